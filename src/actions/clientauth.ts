@@ -1,0 +1,45 @@
+/** HTTP Basic authentication of enrollment servers (clients of /introspect). */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Context } from 'koa';
+import type { Config } from '../config/load.js';
+import { unauthorized } from '../errors.js';
+
+type Client = Config['enrollmentServers'][number];
+
+// Hashing first makes the comparison constant-time whatever the lengths; secrets are
+// random high-entropy values, so no slow KDF is needed (and /introspect stays fast).
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+export function parseBasic(header: string | undefined): { id: string; secret: string } | null {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!m) return null;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return null;
+  // RFC 6749 §2.3.1: client id and secret are form-urlencoded inside Basic.
+  try {
+    return { id: decodeURIComponent(decoded.slice(0, i).replace(/\+/g, ' ')), secret: decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, ' ')) };
+  } catch {
+    return { id: decoded.slice(0, i), secret: decoded.slice(i + 1) };
+  }
+}
+
+export function authenticateClient(ctx: Context, clients: Client[]): Client {
+  const given = parseBasic(ctx.get('authorization'));
+  if (!given) {
+    ctx.set('WWW-Authenticate', 'Basic realm="fedbridge"');
+    throw unauthorized('invalid_client', 'client authentication required (HTTP Basic)');
+  }
+  const secret = digest(given.secret);
+  let match: Client | null = null;
+  for (const c of clients) {
+    // Compare against every client so timing does not reveal which ids exist.
+    const ok = timingSafeEqual(digest(c.id), digest(given.id)) && timingSafeEqual(digest(c.secret), secret);
+    if (ok) match = c;
+  }
+  if (!match) {
+    ctx.set('WWW-Authenticate', 'Basic realm="fedbridge"');
+    throw unauthorized('invalid_client', 'wrong client id or secret');
+  }
+  return match;
+}

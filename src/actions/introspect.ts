@@ -1,0 +1,65 @@
+/**
+ * POST /introspect (contract §3): enrollment servers ask whether a token, a BST value
+ * or a whole WS-Trust SOAP message carries a token they may trust. Any token value,
+ * however bad, answers 200 with active=false and a stable code.
+ */
+import type { Context } from 'koa';
+import type { AppDeps } from '../http/deps.js';
+import { audienceOf, tenantById } from '../http/deps.js';
+import { badRequest } from '../errors.js';
+import { authenticateClient } from './clientauth.js';
+import { checkEnrollmentInput } from '../verify/check.js';
+
+function readConsume(v: unknown): boolean | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw badRequest('invalid_request', 'consume must be a boolean');
+}
+
+export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
+  const client = authenticateClient(ctx, deps.config.enrollmentServers);
+  const body = ctx.request.body as Record<string, unknown> | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_request', 'expected a form or JSON body');
+  if (typeof body.token !== 'string' || body.token.length === 0) throw badRequest('invalid_request', 'token is required');
+  const consume = readConsume(body.consume);
+
+  const now = deps.clock.now();
+  const result = await checkEnrollmentInput(body.token, {
+    keys: deps.keys.verifier(now),
+    issuer: deps.config.server.publicUrl,
+    now,
+    audienceFor: (tid) => {
+      const t = tenantById(deps.config, tid);
+      return t ? audienceOf(deps.config, t) : null;
+    },
+    tenantAllowed: (tid) => !client.tenants || client.tenants.includes(tid),
+    store: deps.store,
+    consume,
+  });
+
+  ctx.set('Cache-Control', 'no-store');
+  if (!result.active) {
+    deps.metrics.introspections.inc({ result: result.error });
+    deps.log.info({ reqId: ctx.state.requestId, client: client.id, error: result.error, detail: result.description }, 'introspection refused');
+    ctx.body = { active: false, error: result.error, error_description: result.description, message: result.message };
+    return;
+  }
+  deps.metrics.introspections.inc({ result: 'active' });
+  deps.audit.push({
+    at: now,
+    type: 'introspect',
+    tenantId: result.claims.tid,
+    subject: result.claims.upn,
+    requestId: ctx.state.requestId,
+    detail: { jti: result.claims.jti, client: client.id, message: result.message, replay: result.replay },
+  });
+  ctx.body = {
+    active: true,
+    ...result.claims,
+    message: result.message,
+    deviceId: result.deviceId,
+    additionalContext: result.additionalContext,
+    replay: result.replay,
+  };
+}

@@ -1,0 +1,47 @@
+/** Operator routes: liveness, readiness, Prometheus metrics. */
+import type { Context } from 'koa';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AppDeps } from '../http/deps.js';
+import { isLoopbackHost } from '../config/urls.js';
+import { FedbridgeError, unauthorized } from '../errors.js';
+
+export function healthz(ctx: Context): void {
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { status: 'ok' };
+}
+
+export async function readyz(ctx: Context, deps: AppDeps): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  try {
+    await deps.store.ping();
+    deps.keys.signingKey(deps.clock.now());
+    ctx.body = { status: 'ready', store: deps.store.kind };
+  } catch (err) {
+    deps.log.error({ err }, 'not ready');
+    throw new FedbridgeError(503, 'not_ready', 'store or keys unavailable');
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const h = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(h(a), h(b));
+}
+
+/** Loopback unless a proxy forwarded the request: a forwarded request is not local. */
+function isLocalClient(ctx: Context, trustProxy: boolean): boolean {
+  const remote = (ctx.req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  if (!isLoopbackHost(remote)) return false;
+  return !(trustProxy && ctx.get('x-forwarded-for'));
+}
+
+export async function metrics(ctx: Context, deps: AppDeps): Promise<void> {
+  const token = deps.config.metrics.token;
+  if (token) {
+    const m = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
+    if (!m || !sameSecret(m[1], token)) throw unauthorized('unauthorized', 'metrics need the bearer token');
+  } else if (!isLocalClient(ctx, deps.config.server.trustProxy)) {
+    throw new FedbridgeError(403, 'forbidden', 'metrics answer loopback clients only (set metrics.token)');
+  }
+  ctx.type = deps.metrics.registry.contentType;
+  ctx.body = await deps.metrics.registry.metrics();
+}

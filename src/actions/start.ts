@@ -1,0 +1,99 @@
+/**
+ * GET /auth (the AuthenticationServiceUrl) and GET /t/:tenant/auth: validate appru first,
+ * find the tenant (fixed, from an invitation, or from login_hint's domain), record the
+ * transaction, then hand over to the upstream (redirect) or show a page (email, password).
+ */
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'koa';
+import type { AppDeps } from '../http/deps.js';
+import { tenantById, tenantForEmail } from '../http/deps.js';
+import type { TenantConfig } from '../config/schema.js';
+import type { Transaction } from '../store/types.js';
+import { notFound, forbidden } from '../errors.js';
+import { checkAppru } from './appru.js';
+import { oneString } from './params.js';
+import { limitAuthStart } from './ratelimit.js';
+import { checkInvitation } from '../invitations/index.js';
+import { CLIENT_PARAMS, MAX_CLAIM_LENGTH } from '../tokens/claims.js';
+import { sendPage, localeOf } from '../http/respond.js';
+
+/** A sign-in must finish within this time. */
+export const TRANSACTION_TTL_MS = 15 * 60_000;
+
+export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: string): Promise<void> {
+  const q = ctx.query as Record<string, unknown>;
+  const fixed = fixedTenantId ? tenantById(deps.config, fixedTenantId) : null;
+  if (fixedTenantId && !fixed) throw notFound('unknown_tenant', 'no such tenant');
+  ctx.state.tenantId = fixed?.id;
+
+  const { appru } = checkAppru(q.appru, deps.config);
+  await limitAuthStart(deps, ctx.ip);
+
+  const loginHint = oneString(q, 'login_hint', MAX_CLAIM_LENGTH)?.trim() || null;
+  const client: Record<string, string> = {};
+  for (const name of CLIENT_PARAMS) {
+    const v = oneString(q, name, MAX_CLAIM_LENGTH);
+    if (v !== null) client[name] = v;
+  }
+  const now = deps.clock.now();
+
+  const accesstoken = oneString(q, 'accesstoken', 512);
+  const invitation = accesstoken ? await checkInvitation(deps.store, accesstoken, loginHint, now) : null;
+  if (invitation && fixed && invitation.tenantId !== fixed.id) {
+    throw forbidden('invitation_other_tenant', 'invitation belongs to another organization');
+  }
+
+  const tenant =
+    fixed ?? (invitation ? tenantById(deps.config, invitation.tenantId) : null) ?? (loginHint ? tenantForEmail(deps.config, loginHint) : null);
+  if (tenant?.policy.requireInvitation && !invitation) throw forbidden('invitation_required', 'this organization enrolls by invitation only');
+
+  const tx: Transaction = {
+    state: randomBytes(24).toString('base64url'),
+    tenantId: tenant?.id ?? null,
+    appru,
+    loginHint,
+    client,
+    invitationId: invitation?.id ?? null,
+    upstream: {},
+    ip: ctx.ip,
+    locale: localeOf(ctx, deps),
+    createdAt: now,
+    expiresAt: now + TRANSACTION_TTL_MS,
+  };
+  ctx.state.tenantId = tx.tenantId ?? undefined;
+  deps.audit.push({ at: now, type: 'signin.start', tenantId: tx.tenantId, ip: ctx.ip, requestId: ctx.state.requestId, detail: { hasHint: !!loginHint, invitation: tx.invitationId } });
+
+  if (!tenant) {
+    await deps.store.putTransaction(tx);
+    sendPage(ctx, deps, 'email', { data: { state: tx.state, email: loginHint ?? '', unknownOrg: !!loginHint } });
+    return;
+  }
+  await beginUpstream(ctx, deps, tx, tenant, false);
+}
+
+/**
+ * Hands the transaction to the tenant's upstream. After a form POST the redirect goes
+ * through a page (meta refresh): browsers apply the page's CSP form-action to redirects
+ * that follow a form submission, and the IdP's origin is not in it.
+ */
+export async function beginUpstream(ctx: Context, deps: AppDeps, tx: Transaction, tenant: TenantConfig, afterForm: boolean): Promise<void> {
+  const upstream = deps.upstreams.get(tenant.id);
+  if (!upstream) throw notFound('unknown_tenant', `no upstream for tenant ${tenant.id}`);
+  const begun = await upstream.begin(tx);
+  if (begun.kind === 'password') {
+    await deps.store.putTransaction(tx);
+    sendPage(ctx, deps, 'password', {
+      tenant,
+      data: { state: tx.state, username: tx.loginHint ?? tx.enteredEmail ?? '', error: null },
+    });
+    return;
+  }
+  tx.upstream = { ...tx.upstream, ...begun.upstream };
+  await deps.store.putTransaction(tx);
+  if (afterForm) {
+    sendPage(ctx, deps, 'redirect', { tenant, data: { url: begun.url } });
+    return;
+  }
+  ctx.set('Cache-Control', 'no-store');
+  ctx.redirect(begun.url);
+}

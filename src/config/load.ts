@@ -1,0 +1,114 @@
+/**
+ * loadConfig: read the file (YAML or JSON), substitute ${ENV} secrets, validate once,
+ * and report every problem at once with its path. No file means demo mode.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { configSchema, type ConfigFile } from './schema.js';
+import { demoConfigFile, DEMO_BANNER } from './demo.js';
+import { checkCrossRules } from './rules.js';
+import { isLoopbackHost } from './urls.js';
+
+export interface Config extends Omit<ConfigFile, 'server'> {
+  server: { publicUrl: string; port: number; host: string; trustProxy: boolean };
+  /** Demo mode: no config file, embedded defaults. */
+  demo: boolean;
+  /** The file it came from, or null in demo mode. */
+  source: string | null;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[], source: string | null) {
+    super(`invalid configuration${source ? ` in ${source}` : ''}:\n` + problems.map((p) => `  - ${p}`).join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface LoadOptions {
+  /** Upstream kinds this build implements; others are refused at start-up, not mid-request. */
+  kinds?: readonly string[];
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, seg) => {
+    if (typeof seg === 'number') return `${acc}[${seg}]`;
+    return acc ? `${acc}.${String(seg)}` : String(seg);
+  }, '');
+}
+
+/** Replaces ${NAME} in every string; a missing variable is a problem at that path. */
+function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const v = env[name];
+      if (v === undefined) {
+        problems.push(`${formatPath(path)}: environment variable ${name} is not set`);
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, [...path, i], problems));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, substituteEnv(v, env, [...path, k], problems)]),
+    );
+  }
+  return value;
+}
+
+function readFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read ${file}: ${(err as Error).message}`], file);
+  }
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([`cannot parse ${file}: ${(err as Error).message}`], file);
+  }
+}
+
+export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opts: LoadOptions = {}): Config {
+  const demo = !file;
+  const problems: string[] = [];
+  const raw = demo ? demoConfigFile(env) : substituteEnv(readFile(file), env, [], problems);
+
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path) || '(root)'}: ${issue.message}`);
+    throw new ConfigError(problems, file ?? null);
+  }
+  const cfg = parsed.data;
+
+  const host = cfg.server.host ?? env.HOST ?? '127.0.0.1';
+  const port = cfg.server.port ?? (env.PORT ? Number(env.PORT) : 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`server.port: ${env.PORT} is not a port number`);
+  if (demo && !isLoopbackHost(host)) {
+    problems.push(`HOST: demo mode only listens on a loopback address (got ${host}); write a config file to serve elsewhere`);
+  }
+  let publicUrl = cfg.server.publicUrl;
+  if (!publicUrl) {
+    if (isLoopbackHost(host)) publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    else problems.push('server.publicUrl: required when server.host is not a loopback address');
+  }
+  if (cfg.log.level === 'info' && env.FEDBRIDGE_LOG_LEVEL) {
+    cfg.log.level = env.FEDBRIDGE_LOG_LEVEL as typeof cfg.log.level;
+  }
+
+  problems.push(...checkCrossRules(cfg, opts.kinds, demo));
+  if (problems.length) throw new ConfigError(problems, file ?? null);
+
+  return {
+    ...cfg,
+    server: { publicUrl: publicUrl!, port, host, trustProxy: cfg.server.trustProxy },
+    demo,
+    source: file ?? null,
+  };
+}
+
+export { DEMO_BANNER };

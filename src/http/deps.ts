@@ -1,0 +1,44 @@
+/** Everything a request handler may use. Built once at start-up; no global state. */
+import type { Logger } from 'pino';
+import type { Config } from '../config/load.js';
+import type { TenantConfig } from '../config/schema.js';
+import type { Store } from '../store/types.js';
+import type { KeyRing } from '../tokens/keys.js';
+import type { Upstream } from '../upstreams/types.js';
+import type { AuditQueue } from '../observability/audit.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Views } from './views.js';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  keys: KeyRing;
+  upstreams: Map<string, Upstream>;
+  clock: Clock;
+  log: Logger;
+  audit: AuditQueue;
+  metrics: Metrics;
+  views: Views;
+}
+
+export function tenantById(config: Config, id: string | null | undefined): TenantConfig | null {
+  return (id && config.tenants.find((t) => t.id === id)) || null;
+}
+
+/** Home-realm discovery: the tenant that owns the email's domain. */
+export function tenantForEmail(config: Config, email: string): TenantConfig | null {
+  const at = email.lastIndexOf('@');
+  if (at < 1) return null;
+  const domain = email.slice(at + 1).trim().toLowerCase();
+  return config.tenants.find((t) => t.domains.includes(domain)) ?? null;
+}
+
+/** The audience tokens of a tenant carry. */
+export function audienceOf(config: Config, tenant: TenantConfig): string {
+  return tenant.audience ?? config.tokens.audience;
+}

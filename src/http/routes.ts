@@ -1,0 +1,43 @@
+/** The routes table: every URL the service answers, in one place (contract §3). */
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context } from 'koa';
+import type { AppDeps } from './deps.js';
+import { startSignIn } from '../actions/start.js';
+import { submitEmail } from '../actions/email.js';
+import { submitPassword } from '../actions/password.js';
+import { upstreamCallback } from '../actions/callback.js';
+import { introspect } from '../actions/introspect.js';
+import { jwks, openidConfiguration } from '../actions/wellknown.js';
+import { healthz, metrics, readyz } from '../actions/ops.js';
+import { device, home } from '../actions/demo.js';
+
+/** Forms from the auth window are tiny. */
+const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+/** Introspection carries a SOAP envelope inside a form or JSON field. */
+const introspectBody = bodyParser({ enableTypes: ['form', 'json'], formLimit: '256kb', jsonLimit: '256kb' });
+
+export function buildRouter(deps: AppDeps): Router {
+  const r = new Router();
+  const h = (fn: (ctx: Context, deps: AppDeps) => unknown) => async (ctx: Context) => {
+    await fn(ctx, deps);
+  };
+
+  r.get('/', h(home));
+  r.get('/auth', (ctx) => startSignIn(ctx, deps));
+  r.get('/t/:tenant/auth', (ctx) => startSignIn(ctx, deps, ctx.params.tenant));
+  r.post('/auth/email', formBody, h(submitEmail));
+  r.post('/auth/password', formBody, h(submitPassword));
+  r.get('/callback/oidc', (ctx) => upstreamCallback(ctx, deps, 'oidc'));
+  r.post('/callback/oidc', formBody, (ctx) => upstreamCallback(ctx, deps, 'oidc'));
+  r.post('/demo/device', formBody, h(device));
+
+  r.get('/.well-known/openid-configuration', h(openidConfiguration));
+  r.get('/.well-known/jwks.json', h(jwks));
+  r.post('/introspect', introspectBody, h(introspect));
+
+  r.get('/healthz', h(healthz));
+  r.get('/readyz', h(readyz));
+  r.get('/metrics', h(metrics));
+  return r;
+}

@@ -1,0 +1,92 @@
+/**
+ * The one storage interface. SQLite (embedded default) and Redis implement it;
+ * test/store/conformance.ts runs the same suite against both.
+ * All times are epoch milliseconds supplied by the caller (the clock is injected).
+ */
+
+/** A sign-in in progress, keyed by its unguessable `state`. */
+export interface Transaction {
+  state: string;
+  /** null until home-realm discovery has found the tenant. */
+  tenantId: string | null;
+  appru: string;
+  loginHint: string | null;
+  /** The work email the person typed on the email page (when the window gave no usable hint). */
+  enteredEmail?: string;
+  /** Client parameters the window sent (deviceidentifier, tenantidentifier, ownership). */
+  client: Record<string, string>;
+  /** The invitation id (never the accesstoken itself) once checked. */
+  invitationId: string | null;
+  /** Kind-specific upstream data: nonce, PKCE verifier, SAML request id, ... */
+  upstream: Record<string, string>;
+  /** Client IP that started it (for rate limits and audit). */
+  ip: string;
+  /** UI locale picked when the window opened. */
+  locale: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export type ConsumeResult =
+  /** First consumption: the token is now bound to deviceId. */
+  | 'consumed'
+  /** Same deviceId consumed it before: idempotent retry. */
+  | 'retry'
+  /** Consumed before by another (or no) device. */
+  | 'replayed';
+
+export interface Invitation {
+  id: string;
+  tenantId: string;
+  upn: string;
+  ownership: number | null;
+  createdAt: number;
+  expiresAt: number;
+  /** Set when a sign-in that used it finished. */
+  usedAt: number | null;
+}
+
+export interface AuditEvent {
+  at: number;
+  type: string;
+  tenantId?: string | null;
+  subject?: string | null;
+  ip?: string | null;
+  requestId?: string | null;
+  /** Small structured details; never secrets or tokens (a jti only). */
+  detail?: Record<string, unknown>;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'redis';
+
+  putTransaction(tx: Transaction): Promise<void>;
+  /** Reads without consuming; null when unknown or expired. */
+  getTransaction(state: string, now: number): Promise<Transaction | null>;
+  /** Atomically reads and deletes: exactly one caller ever gets a given transaction. */
+  takeTransaction(state: string, now: number): Promise<Transaction | null>;
+
+  /** Is this token (by jti) consumed? Returns the bound deviceId ('' for none) or null if not consumed. */
+  consumedBy(jti: string, now: number): Promise<string | null>;
+  /** Atomically consumes a token, binding it to deviceId ('' for none), kept until expiresAt. */
+  consumeToken(jti: string, deviceId: string, expiresAt: number, now: number): Promise<ConsumeResult>;
+
+  putInvitation(inv: Invitation): Promise<void>;
+  getInvitation(id: string, now: number): Promise<Invitation | null>;
+  /** Atomically marks an unused invitation used; false if it was used or is unknown. */
+  useInvitation(id: string, now: number): Promise<boolean>;
+
+  /** Adds one to a fixed-window counter and returns the new count. */
+  hit(key: string, windowMs: number, now: number): Promise<number>;
+  /** Current count of a fixed-window counter without adding. */
+  count(key: string, windowMs: number, now: number): Promise<number>;
+
+  appendAudit(events: AuditEvent[]): Promise<void>;
+  listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]>;
+
+  /** Deletes expired transactions, markers, counters and invitations. */
+  purgeExpired(now: number): Promise<void>;
+  /** Cheap round trip for /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,194 @@
+/**
+ * Signing keys on disk (keys.dir), one JSON file per key, with rotation metadata.
+ *
+ * Rotation without downtime: a new key is published in the JWKS at once but signs
+ * only from `activateAt` = now + JWKS max-age (so every cached JWKS has it first);
+ * the key it replaces keeps signing until then and stays published until every
+ * token it signed has expired (`retireAt` + token TTL).
+ */
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  type CryptoKey,
+  type JWK,
+  type JWTVerifyGetKey,
+} from 'jose';
+
+export type SigningAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+
+interface KeyFile {
+  kid: string;
+  alg: SigningAlg;
+  createdAt: number;
+  /** Signs from this time on (epoch ms). */
+  activateAt: number;
+  /** Stops signing at this time (epoch ms); null while current. */
+  retireAt: number | null;
+  privateJwk: JWK;
+}
+
+export interface LoadedKey extends KeyFile {
+  privateKey: CryptoKey;
+  publicJwk: JWK;
+}
+
+export interface KeyTiming {
+  jwksMaxAgeSeconds: number;
+  tokenTtlSeconds: number;
+}
+
+/** Extra published time after the last token a retired key signed, for clock skew. */
+const SKEW_MS = 60_000;
+
+function publicPart(jwk: JWK): JWK {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = jwk;
+  return pub;
+}
+
+async function newKeyFile(alg: SigningAlg, now: number, activateAt: number): Promise<KeyFile> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'EdDSA' ? { crv: 'Ed25519' } : {}) });
+  const jwk = await exportJWK(privateKey);
+  // Thumbprint plus a short random part: unique even if the same key material were imported twice.
+  const kid = `${(await calculateJwkThumbprint(publicPart(jwk))).slice(0, 16)}${randomBytes(4).toString('hex')}`;
+  return { kid, alg, createdAt: now, activateAt, retireAt: null, privateJwk: { ...jwk, kid, alg } };
+}
+
+function writeKeyFile(dir: string, key: KeyFile): void {
+  const tmp = join(dir, `.${key.kid}.${process.pid}.tmp`);
+  writeFileSync(tmp, JSON.stringify(key, null, 2), { mode: 0o600 });
+  renameSync(tmp, join(dir, `${key.kid}.json`)); // atomic: a watcher never reads half a file
+}
+
+function readKeyFiles(dir: string): KeyFile[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.startsWith('.'))
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as KeyFile)
+    .filter((k) => k && typeof k.kid === 'string' && k.privateJwk);
+}
+
+function isPublished(k: KeyFile, now: number, t: KeyTiming): boolean {
+  return k.retireAt === null || now < k.retireAt + t.tokenTtlSeconds * 1000 + SKEW_MS;
+}
+
+export class KeyRing {
+  private keys: LoadedKey[] = [];
+  private watcher: FSWatcher | null = null;
+  private jwksCache: { sig: string; set: JWTVerifyGetKey } | null = null;
+
+  private constructor(
+    readonly dir: string,
+    readonly alg: SigningAlg,
+    readonly timing: KeyTiming,
+  ) {}
+
+  /** Loads the key directory, creating it and a first key when empty. */
+  static async open(dir: string, alg: SigningAlg, timing: KeyTiming, now: number): Promise<KeyRing> {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (readKeyFiles(dir).length === 0) writeKeyFile(dir, await newKeyFile(alg, now, now));
+    const ring = new KeyRing(dir, alg, timing);
+    await ring.reload();
+    return ring;
+  }
+
+  /** Re-reads the directory (after `fedbridge keys rotate`, a SIGHUP or a file change). */
+  async reload(): Promise<void> {
+    const files = readKeyFiles(this.dir);
+    const loaded = await Promise.all(
+      files.map(async (f) => ({
+        ...f,
+        privateKey: (await importJWK(f.privateJwk, f.alg)) as CryptoKey,
+        publicJwk: { ...publicPart(f.privateJwk), kid: f.kid, alg: f.alg, use: 'sig' },
+      })),
+    );
+    if (loaded.length === 0) throw new Error(`no signing keys in ${this.dir}`);
+    this.keys = loaded.sort((a, b) => a.activateAt - b.activateAt);
+    this.jwksCache = null;
+  }
+
+  /** Watches the directory so a running service picks up rotations by itself. */
+  watch(onError: (err: Error) => void): void {
+    let timer: NodeJS.Timeout | null = null;
+    this.watcher = watch(this.dir, () => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => this.reload().catch(onError), 100);
+    });
+    this.watcher.on('error', onError);
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** The key that signs at `now`: the newest activated key that is not retired. */
+  signingKey(now: number): LoadedKey {
+    const usable = this.keys.filter((k) => k.activateAt <= now && (k.retireAt === null || k.retireAt > now));
+    const pick = usable.at(-1) ?? this.keys.filter((k) => k.activateAt <= now).at(-1) ?? this.keys[0];
+    return pick;
+  }
+
+  published(now: number): LoadedKey[] {
+    return this.keys.filter((k) => isPublished(k, now, this.timing));
+  }
+
+  jwks(now: number): { keys: JWK[] } {
+    return { keys: this.published(now).map((k) => k.publicJwk) };
+  }
+
+  /** A jose key resolver over the currently published keys (cached per key set). */
+  verifier(now: number): JWTVerifyGetKey {
+    const jwks = this.jwks(now);
+    const sig = jwks.keys.map((k) => k.kid).join(',');
+    if (this.jwksCache?.sig !== sig) this.jwksCache = { sig, set: createLocalJWKSet(jwks) };
+    return this.jwksCache.set;
+  }
+
+  list(now: number): Array<{ kid: string; alg: string; state: string; createdAt: number; activateAt: number; retireAt: number | null }> {
+    const signing = this.signingKey(now).kid;
+    return this.keys.map((k) => ({
+      kid: k.kid,
+      alg: k.alg,
+      state:
+        k.kid === signing
+          ? 'signing'
+          : k.activateAt > now
+            ? 'published, signs later'
+            : isPublished(k, now, this.timing)
+              ? 'retired, still published'
+              : 'expired',
+      createdAt: k.createdAt,
+      activateAt: k.activateAt,
+      retireAt: k.retireAt,
+    }));
+  }
+}
+
+/**
+ * Adds a key that signs after the JWKS max-age, retires the current one at that moment,
+ * and deletes key files no longer published. Works on the directory alone (CLI).
+ */
+export async function rotateKeys(dir: string, alg: SigningAlg, timing: KeyTiming, now: number): Promise<{ kid: string; activateAt: number; removed: string[] }> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const existing = readKeyFiles(dir);
+  const activateAt = now + timing.jwksMaxAgeSeconds * 1000;
+  const fresh = await newKeyFile(alg, now, activateAt);
+  writeKeyFile(dir, fresh);
+  for (const k of existing) {
+    if (k.retireAt === null || k.retireAt > activateAt) writeKeyFile(dir, { ...k, retireAt: activateAt });
+  }
+  const removed: string[] = [];
+  for (const k of existing) {
+    const retireAt = k.retireAt === null || k.retireAt > activateAt ? activateAt : k.retireAt;
+    if (!isPublished({ ...k, retireAt }, now, timing)) {
+      unlinkSync(join(dir, `${k.kid}.json`));
+      removed.push(k.kid);
+    }
+  }
+  return { kid: fresh.kid, activateAt, removed };
+}

@@ -1,0 +1,91 @@
+/**
+ * Verifies a Fedbridge token and maps every failure to one of the stable codes of
+ * contract §3. Used by /introspect, `fedbridge token verify` and fedbridge/verify.
+ */
+import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { FedbridgeClaims } from './claims.js';
+
+export type TokenErrorCode =
+  | 'malformed'
+  | 'bad_signature'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'wrong_audience'
+  | 'unknown_tenant'
+  | 'replayed'
+  | 'wrong_token_type'
+  | 'insufficient_scope';
+
+export type TokenCheck<T = FedbridgeClaims> =
+  | { ok: true; claims: T }
+  | { ok: false; error: TokenErrorCode; description: string };
+
+export interface FedbridgeVerifyOptions {
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  /** Epoch ms. */
+  now: number;
+  /**
+   * The audience a token of tenant `tid` must carry, or null when the tenant is unknown.
+   * Without it any tid is accepted and `audience` below is checked instead.
+   */
+  audienceFor?: (tid: string) => string | null;
+  audience?: string | string[];
+  /** May the caller see tokens of this tenant? (enrollmentServers[].tenants) */
+  tenantAllowed?: (tid: string) => boolean;
+  clockToleranceSeconds?: number;
+}
+
+export const ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
+
+export function mapJoseError(err: unknown): { error: TokenErrorCode; description: string } {
+  if (err instanceof joseErrors.JWTExpired) return { error: 'expired', description: 'the token has expired' };
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'nbf' || err.claim === 'iat') return { error: 'not_yet_valid', description: 'the token is not valid yet' };
+    if (err.claim === 'aud') return { error: 'wrong_audience', description: 'the token is for another audience' };
+    if (err.claim === 'iss') return { error: 'bad_signature', description: 'the token was not issued by this service' };
+    return { error: 'malformed', description: `claim ${err.claim} is invalid` };
+  }
+  if (
+    err instanceof joseErrors.JWSSignatureVerificationFailed ||
+    err instanceof joseErrors.JWKSNoMatchingKey ||
+    err instanceof joseErrors.JOSEAlgNotAllowed ||
+    err instanceof joseErrors.JWKSMultipleMatchingKeys
+  ) {
+    return { error: 'bad_signature', description: 'the signature does not verify against the published keys' };
+  }
+  return { error: 'malformed', description: 'not a well-formed signed token' };
+}
+
+const REQUIRED = ['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'tid', 'upn'];
+
+export async function verifyFedbridgeToken(token: string, opts: FedbridgeVerifyOptions): Promise<TokenCheck> {
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, opts.keys, {
+      issuer: opts.issuer,
+      algorithms: ALGORITHMS,
+      typ: 'JWT',
+      currentDate: new Date(opts.now),
+      clockTolerance: opts.clockToleranceSeconds ?? 30,
+      requiredClaims: REQUIRED,
+      ...(opts.audience && !opts.audienceFor ? { audience: opts.audience } : {}),
+    }));
+  } catch (err) {
+    return { ok: false, ...mapJoseError(err) };
+  }
+  const claims = payload as unknown as FedbridgeClaims;
+  if (typeof claims.tid !== 'string' || typeof claims.upn !== 'string' || typeof claims.jti !== 'string') {
+    return { ok: false, error: 'malformed', description: 'tid, upn and jti must be strings' };
+  }
+  if (opts.audienceFor) {
+    const expected = opts.audienceFor(claims.tid);
+    if (expected === null) return { ok: false, error: 'unknown_tenant', description: `no tenant ${claims.tid}` };
+    const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!auds.includes(expected)) return { ok: false, error: 'wrong_audience', description: 'the token is for another audience' };
+  }
+  if (opts.tenantAllowed && !opts.tenantAllowed(claims.tid)) {
+    return { ok: false, error: 'wrong_audience', description: 'the token belongs to a tenant this client may not see' };
+  }
+  return { ok: true, claims };
+}

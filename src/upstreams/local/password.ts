@@ -1,0 +1,61 @@
+/**
+ * Password hashes for the built-in `local` IdP: scrypt from node:crypto
+ * (memory-hard, no native dependency). Format: scrypt$N$r$p$salt$hash (base64url).
+ */
+import { randomBytes, scrypt as scryptCb, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+const N = 16384;
+const R = 8;
+const P = 1;
+const KEY_LEN = 32;
+// scrypt needs 128*N*r bytes; give it headroom over Node's 32 MiB default.
+const MAXMEM = 64 * 1024 * 1024;
+
+function scrypt(password: string, salt: Buffer, keyLen: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keyLen, opts, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+export function hashPasswordSync(password: string, salt: Buffer = randomBytes(16)): string {
+  const key = scryptSync(password, salt, KEY_LEN, { N, r: R, p: P, maxmem: MAXMEM });
+  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+interface Parsed {
+  n: number;
+  r: number;
+  p: number;
+  salt: Buffer;
+  key: Buffer;
+}
+
+function parseHash(hash: string): Parsed | null {
+  const parts = hash.split('$');
+  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
+  const [n, r, p] = parts.slice(1, 4).map(Number);
+  if (![n, r, p].every((x) => Number.isInteger(x) && x > 0) || n > 1 << 20) return null;
+  return { n, r, p, salt: Buffer.from(parts[4], 'base64url'), key: Buffer.from(parts[5], 'base64url') };
+}
+
+export function isPasswordHash(hash: string): boolean {
+  return parseHash(hash) !== null;
+}
+
+/**
+ * Checks a password in constant time. With a null/invalid hash (unknown user) it still
+ * runs one scrypt so that response time does not reveal whether the user exists.
+ */
+export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
+  const parsed = hash ? parseHash(hash) : null;
+  const target = parsed ?? DUMMY;
+  const key = await scrypt(password, target.salt, target.key.length, {
+    N: target.n,
+    r: target.r,
+    p: target.p,
+    maxmem: MAXMEM,
+  });
+  return parsed !== null && timingSafeEqual(key, target.key);
+}
+
+const DUMMY: Parsed = { n: N, r: R, p: P, salt: Buffer.alloc(16, 1), key: Buffer.alloc(KEY_LEN) };

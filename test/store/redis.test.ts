@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import { RedisStore } from '../../src/store/redis.js';
+import { freePort, startRedis } from '../helpers/redis.js';
+import { runStoreConformance } from './conformance.js';
+
+let server: Awaited<ReturnType<typeof startRedis>>;
+beforeAll(async () => {
+  server = await startRedis(); // throws (fails the file) when redis-server is missing
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+runStoreConformance('redis', () => RedisStore.open(server.url, { keyPrefix: `conf-${randomUUID()}:` }));
+
+describe('RedisStore specifics', () => {
+  it('keeps every key under the prefix, with TTLs', async () => {
+    const prefix = `pfx-${randomUUID()}:`;
+    const store = await RedisStore.open(server.url, { keyPrefix: prefix });
+    const raw = new Redis(server.url);
+    try {
+      const now = Date.now();
+      await store.putTransaction({
+        state: 's1', tenantId: null, appru: 'a', loginHint: null, client: {}, invitationId: null,
+        upstream: {}, ip: '::1', locale: 'en', createdAt: now, expiresAt: now + 60_000,
+      });
+      await store.consumeToken('j1', 'd', now + 60_000, now);
+      await store.hit('c1', 60_000, now);
+      await store.appendAudit([{ at: now, type: 't', tenantId: 'ten' }]);
+      const keys = await raw.keys('*');
+      const mine = keys.filter((k) => k.startsWith(prefix)).sort();
+      expect(mine.map((k) => k.slice(prefix.length))).toEqual(
+        ['audit', 'audit:seq', 'audit:t:ten', `ctr:c1:${Math.floor(now / 60_000)}`, 'jti:j1', 'tx:s1'],
+      );
+      for (const k of ['tx:s1', 'jti:j1']) {
+        const pttl = await raw.pttl(prefix + k);
+        expect(pttl).toBeGreaterThan(50_000);
+        expect(pttl).toBeLessThanOrEqual(60_000);
+      }
+      expect(await raw.pttl(`${prefix}ctr:c1:${Math.floor(now / 60_000)}`)).toBeGreaterThan(0);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('defaults to the fedbridge: prefix via openStore', async () => {
+    const store = await openStore({ kind: 'redis', url: server.url });
+    const raw = new Redis(server.url);
+    try {
+      expect(store.kind).toBe('redis');
+      const id = randomUUID();
+      await store.hit(id, 60_000, Date.now());
+      expect((await raw.keys(`fedbridge:ctr:${id}:*`)).length).toBe(1);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('caps the audit log to the newest events', async () => {
+    const store = await RedisStore.open(server.url, { keyPrefix: `cap-${randomUUID()}:`, auditCap: 3 });
+    try {
+      await store.appendAudit([1, 2, 3, 4].map((at) => ({ at, type: 'x', tenantId: 't' })));
+      await store.appendAudit([{ at: 5, type: 'x', tenantId: 't' }]);
+      expect((await store.listAudit({ limit: 10 })).map((e) => e.at)).toEqual([5, 4, 3]);
+      expect((await store.listAudit({ limit: 10, tenantId: 't' })).map((e) => e.at)).toEqual([5, 4, 3]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps insertion order for equal timestamps past 9 -> 10 sequence numbers', async () => {
+    const store = await RedisStore.open(server.url, { keyPrefix: `seq-${randomUUID()}:` });
+    try {
+      await store.appendAudit(Array.from({ length: 12 }, (_, i) => ({ at: 1, type: `e${i}` })));
+      const types = (await store.listAudit({ limit: 12 })).map((e) => e.type);
+      expect(types).toEqual(Array.from({ length: 12 }, (_, i) => `e${11 - i}`));
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('open rejects quickly and clearly when nothing listens', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    await expect(RedisStore.open(`redis://:secret@127.0.0.1:${port}`)).rejects.toThrow(
+      new RegExp(`Redis unreachable at redis://127\\.0\\.0\\.1:${port}.*ECONNREFUSED`),
+    );
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('ping and commands reject after the server goes away', async () => {
+    const own = await startRedis();
+    const store = await RedisStore.open(own.url);
+    await store.ping();
+    await own.stop();
+    await expect(store.ping()).rejects.toThrow();
+    await store.close();
+  }, 20_000);
+});

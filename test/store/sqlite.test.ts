@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { runStoreConformance } from './conformance.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fedbridge-store-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// Parent directories do not exist yet: open must create them.
+runStoreConformance('sqlite file', async () => SqliteStore.open(join(dir, 'conf', 'nested', 'store.db')));
+runStoreConformance('sqlite :memory:', async () => SqliteStore.open(':memory:'));
+
+describe('SqliteStore specifics', () => {
+  it('keeps data across close and re-open, in WAL mode', async () => {
+    const file = join(dir, 'reopen', 'store.db');
+    const now = Date.now();
+    const first = await openStore({ kind: 'sqlite', path: file });
+    expect(first.kind).toBe('sqlite');
+    await first.putInvitation({
+      id: 'inv-1', tenantId: 't', upn: 'u@example.com', ownership: null,
+      createdAt: now, expiresAt: now + 60_000, usedAt: null,
+    });
+    await first.consumeToken('jti-1', 'dev-A', now + 60_000, now);
+    await first.hit('ip:1', 60_000, now);
+    await first.appendAudit([{ at: now, type: 'kept', tenantId: 't' }]);
+    await first.close();
+    await first.close(); // idempotent
+
+    const again = SqliteStore.open(file);
+    try {
+      expect((await again.getInvitation('inv-1', now))?.upn).toBe('u@example.com');
+      expect(await again.consumeToken('jti-1', 'dev-A', now + 60_000, now)).toBe('retry');
+      expect(await again.count('ip:1', 60_000, now)).toBe(1);
+      expect(await again.listAudit({ limit: 5, tenantId: 't' })).toEqual([{ at: now, type: 'kept', tenantId: 't' }]);
+    } finally {
+      await again.close();
+    }
+    const raw = new Database(file, { readonly: true });
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+  });
+
+  it('purgeExpired really deletes the rows (not just hides them)', async () => {
+    const store = SqliteStore.open(':memory:');
+    const now = 1_000_000;
+    await store.consumeToken('j', 'd', now + 10, now);
+    await store.putInvitation({
+      id: 'i', tenantId: 't', upn: 'u', ownership: 0, createdAt: now, expiresAt: now + 10, usedAt: null,
+    });
+    await store.hit('c', 10, now);
+    await store.purgeExpired(now + 10);
+    // Read with the old clock: only a physical delete makes these disappear.
+    expect(await store.consumedBy('j', now)).toBeNull();
+    expect(await store.getInvitation('i', now)).toBeNull();
+    expect(await store.count('c', 10, now)).toBe(0);
+    await store.close();
+  });
+});
