@@ -21,6 +21,7 @@ export function allowedAppru(config: Config): string[] {
 }
 
 export function checkAppru(value: unknown, config: Config): CheckedAppru {
+  if (Array.isArray(value)) throw badRequest('invalid_appru', 'appru must be given once');
   if (typeof value !== 'string' || value.length === 0) throw badRequest('missing_appru', 'appru is required');
   if (value.length > MAX_APPRU) throw badRequest('invalid_appru', 'appru too long');
   if (config.appru.schemes.includes('ms-app:') && MS_APP.test(value)) return { appru: value, formAction: 'ms-app:' };

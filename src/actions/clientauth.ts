@@ -24,18 +24,31 @@ export function parseBasic(header: string | undefined): { id: string; secret: st
   }
 }
 
+/** Digests of the configured credentials, computed once per config (not per request). */
+const digested = new WeakMap<Client[], Array<{ client: Client; id: Buffer; secret: Buffer }>>();
+function digestsOf(clients: Client[]) {
+  let d = digested.get(clients);
+  if (!d) {
+    d = clients.map((client) => ({ client, id: digest(client.id), secret: digest(client.secret) }));
+    digested.set(clients, d);
+  }
+  return d;
+}
+
 export function authenticateClient(ctx: Context, clients: Client[]): Client {
   const given = parseBasic(ctx.get('authorization'));
   if (!given) {
     ctx.set('WWW-Authenticate', 'Basic realm="fedbridge"');
     throw unauthorized('invalid_client', 'client authentication required (HTTP Basic)');
   }
+  const id = digest(given.id);
   const secret = digest(given.secret);
   let match: Client | null = null;
-  for (const c of clients) {
+  for (const c of digestsOf(clients)) {
     // Compare against every client so timing does not reveal which ids exist.
-    const ok = timingSafeEqual(digest(c.id), digest(given.id)) && timingSafeEqual(digest(c.secret), secret);
-    if (ok) match = c;
+    const idOk = timingSafeEqual(c.id, id);
+    const secretOk = timingSafeEqual(c.secret, secret);
+    if (idOk && secretOk) match = c.client;
   }
   if (!match) {
     ctx.set('WWW-Authenticate', 'Basic realm="fedbridge"');

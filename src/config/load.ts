@@ -4,9 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
 import { configSchema, type ConfigFile } from './schema.js';
 import { demoConfigFile, DEMO_BANNER } from './demo.js';
-import { checkCrossRules } from './rules.js';
+import { checkCrossRules, partialConfig } from './rules.js';
 import { isLoopbackHost } from './urls.js';
 
 export interface Config extends Omit<ConfigFile, 'server'> {
@@ -59,6 +60,22 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey
   return value;
 }
 
+const LOG_LEVELS: readonly string[] = configSchema.shape.log.unwrap().shape.level.unwrap().options;
+
+function isObjectWith(value: unknown, key: string, inner: string): boolean {
+  const v = (value as Record<string, unknown>)[key];
+  return typeof v === 'object' && v !== null && inner in v;
+}
+
+/** One line per problem, each with its path; an unknown key is named in the path. */
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  const at = formatPath(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
+  }
+  return [`${at || '(root)'}: ${issue.message}`];
+}
+
 function readFile(file: string): unknown {
   let text: string;
   try {
@@ -80,28 +97,32 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opt
 
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path) || '(root)'}: ${issue.message}`);
-    throw new ConfigError(problems, file ?? null);
+    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue));
   }
-  const cfg = parsed.data;
+  // When the schema fails, the parts that did validate still go through the rules below,
+  // so that one run lists every problem.
+  const view = parsed.success ? parsed.data : partialConfig(raw);
 
-  const host = cfg.server.host ?? env.HOST ?? '127.0.0.1';
-  const port = cfg.server.port ?? (env.PORT ? Number(env.PORT) : 8080);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`server.port: ${env.PORT} is not a port number`);
+  const host = view.server.host ?? env.HOST ?? '127.0.0.1';
+  const port = view.server.port ?? (env.PORT ? Number(env.PORT) : 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: ${env.PORT} is not a port number`);
   if (demo && !isLoopbackHost(host)) {
     problems.push(`HOST: demo mode only listens on a loopback address (got ${host}); write a config file to serve elsewhere`);
   }
-  let publicUrl = cfg.server.publicUrl;
+  let publicUrl = view.server.publicUrl;
   if (!publicUrl) {
     if (isLoopbackHost(host)) publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    else problems.push('server.publicUrl: required when server.host is not a loopback address');
+    else if (!raw || !isObjectWith(raw, 'server', 'publicUrl')) problems.push('server.publicUrl: required when server.host is not a loopback address');
   }
-  if (cfg.log.level === 'info' && env.FEDBRIDGE_LOG_LEVEL) {
-    cfg.log.level = env.FEDBRIDGE_LOG_LEVEL as typeof cfg.log.level;
+  const envLevel = env.FEDBRIDGE_LOG_LEVEL || undefined;
+  if (envLevel !== undefined && !LOG_LEVELS.includes(envLevel)) {
+    problems.push(`FEDBRIDGE_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')} (got ${envLevel})`);
   }
 
-  problems.push(...checkCrossRules(cfg, opts.kinds, demo));
-  if (problems.length) throw new ConfigError(problems, file ?? null);
+  problems.push(...checkCrossRules(view, opts.kinds, demo));
+  if (problems.length || !parsed.success) throw new ConfigError(problems, file ?? null);
+  const cfg = parsed.data;
+  if (cfg.log.level === 'info' && envLevel) cfg.log.level = envLevel as typeof cfg.log.level;
 
   return {
     ...cfg,

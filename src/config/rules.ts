@@ -1,23 +1,73 @@
 /** Rules that span several keys (zod checks one value at a time). */
-import type { ConfigFile } from './schema.js';
+import type { z } from 'zod';
+import { configSchema, idpSchema, tenantSchema, type ConfigFile, type IdpConfig, type TenantConfig } from './schema.js';
 
-export function checkCrossRules(cfg: ConfigFile, kinds: readonly string[] | undefined, demo: boolean): string[] {
+/**
+ * What the cross-key rules look at. A valid ConfigFile is one; when the schema fails,
+ * `partialConfig` builds one from the parts that did validate, so these rules still run
+ * and every problem is reported at once (a key that failed is skipped here: the schema
+ * already reported it).
+ */
+export interface RulesInput {
+  tenants: Array<Partial<Pick<TenantConfig, 'id' | 'domains' | 'policy' | 'idp'>> & { idpKind?: string }>;
+  enrollmentServers: Array<Partial<ConfigFile['enrollmentServers'][number]>>;
+  discovery?: ConfigFile['discovery'];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The kinds the schema knows (whether or not this build implements them). */
+const KINDS: string[] = idpSchema.options.map((o) => o.shape.kind.value);
+
+function pick<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  const r = schema.safeParse(value);
+  return r.success ? r.data : undefined;
+}
+
+export function partialConfig(raw: unknown): RulesInput & { server: Partial<ConfigFile['server']> } {
+  const obj = isRecord(raw) ? raw : {};
+  const shape = configSchema.shape;
+  const t = tenantSchema.shape;
+  const server = isRecord(obj.server) ? obj.server : {};
+  return {
+    server: {
+      publicUrl: pick(shape.server.unwrap().shape.publicUrl, server.publicUrl),
+      port: pick(shape.server.unwrap().shape.port, server.port),
+      host: pick(shape.server.unwrap().shape.host, server.host),
+    },
+    tenants: (Array.isArray(obj.tenants) ? obj.tenants : []).map((raw) => {
+      const r = isRecord(raw) ? raw : {};
+      const kind = isRecord(r.idp) && typeof r.idp.kind === 'string' && KINDS.includes(r.idp.kind) ? r.idp.kind : undefined;
+      return { id: pick(t.id, r.id), domains: pick(t.domains, r.domains), policy: pick(t.policy, r.policy), idp: pick(idpSchema, r.idp), idpKind: kind };
+    }),
+    enrollmentServers: (Array.isArray(obj.enrollmentServers) ? obj.enrollmentServers : []).map(
+      (s) => pick(shape.enrollmentServers.unwrap().element, s) ?? (isRecord(s) && typeof s.id === 'string' ? { id: s.id } : {}),
+    ),
+    discovery: pick(shape.discovery, obj.discovery),
+  };
+}
+
+export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | undefined, demo: boolean): string[] {
   const problems: string[] = [];
   const ids = new Set<string>();
   const domainOwner = new Map<string, string>();
 
   cfg.tenants.forEach((t, i) => {
-    if (ids.has(t.id)) problems.push(`tenants[${i}].id: duplicate tenant id ${t.id}`);
-    ids.add(t.id);
-    t.domains.forEach((d, j) => {
+    if (t.id !== undefined) {
+      if (ids.has(t.id)) problems.push(`tenants[${i}].id: duplicate tenant id ${t.id}`);
+      ids.add(t.id);
+    }
+    t.domains?.forEach((d, j) => {
       const owner = domainOwner.get(d);
       if (owner) problems.push(`tenants[${i}].domains[${j}]: ${d} already belongs to tenant ${owner}`);
-      else domainOwner.set(d, t.id);
+      else domainOwner.set(d, t.id ?? `#${i}`);
     });
-    const idp = t.idp;
-    if (kinds && !kinds.includes(idp.kind)) {
-      problems.push(`tenants[${i}].idp.kind: ${idp.kind} is not available in this version (available: ${kinds.join(', ')})`);
+    const kind = t.idp?.kind ?? t.idpKind;
+    if (kinds && kind && !kinds.includes(kind)) {
+      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${kinds.join(', ')})`);
     }
+    const idp: IdpConfig | undefined = t.idp;
+    if (!idp) return;
     if (idp.kind === 'oidc' && idp.tokenEndpointAuthMethod !== 'private_key_jwt' && !idp.clientSecret) {
       problems.push(`tenants[${i}].idp.clientSecret: required for ${idp.tokenEndpointAuthMethod}`);
     }
@@ -29,7 +79,7 @@ export function checkCrossRules(cfg: ConfigFile, kinds: readonly string[] | unde
     if (idp.kind === 'saml' && !idp.metadataUrl && !idp.metadataFile) {
       problems.push(`tenants[${i}].idp: a saml IdP needs metadataUrl or metadataFile`);
     }
-    if (t.policy.requireMfa && idp.kind === 'local') {
+    if (t.policy?.requireMfa && idp.kind === 'local') {
       problems.push(`tenants[${i}].policy.requireMfa: the local IdP cannot do MFA`);
     }
   });
@@ -42,7 +92,8 @@ export function checkCrossRules(cfg: ConfigFile, kinds: readonly string[] | unde
   const seen = new Set<string>();
   cfg.enrollmentServers.forEach((s, i) => {
     // Demo mode's client secret is public by design; real ones must be random and long.
-    if (!demo && s.secret.length < 16) problems.push(`enrollmentServers[${i}].secret: must be at least 16 characters (use a random value)`);
+    if (!demo && s.secret !== undefined && s.secret.length < 16) problems.push(`enrollmentServers[${i}].secret: must be at least 16 characters (use a random value)`);
+    if (s.id === undefined) return;
     if (seen.has(s.id)) problems.push(`enrollmentServers[${i}].id: duplicate client id ${s.id}`);
     seen.add(s.id);
   });

@@ -195,6 +195,7 @@ export const configSchema = z
   })
   .strict();
 
+export { tenant as tenantSchema };
 export type ConfigFile = z.infer<typeof configSchema>;
 export type TenantConfig = z.infer<typeof tenant>;
 export type IdpConfig = z.infer<typeof idpSchema>;

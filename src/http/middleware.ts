@@ -72,7 +72,13 @@ export function errorHandler(deps: AppDeps) {
   return async (ctx: Context, next: Next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) throw new FedbridgeError(404, 'not_found', 'no such page');
+      // Nothing answered (no route, or the router's 405/501): still a branded page or JSON error.
+      if (ctx.status >= 400 && ctx.body == null) {
+        if (ctx.status === 404) throw new FedbridgeError(404, 'not_found', 'no such page');
+        // An unknown method is the client's fault too: 405, not the router's 501.
+        if (ctx.status === 405 || ctx.status === 501) throw new FedbridgeError(405, 'method_not_allowed', `${ctx.method} is not allowed here`);
+        throw new FedbridgeError(ctx.status, ctx.status >= 500 ? 'server_error' : 'invalid_request', 'no answer');
+      }
     } catch (raw) {
       const err = toFedbridgeError(raw);
       const logFields = { reqId: ctx.state.requestId, code: err.code, status: err.status, detail: err.message };

@@ -4,7 +4,7 @@
  */
 import type { FedbridgeClaims } from '../tokens/claims.js';
 import { verifyFedbridgeToken, type FedbridgeVerifyOptions, type TokenErrorCode } from '../tokens/verify.js';
-import { extractToken, type MessageKind } from './extract.js';
+import { extractToken, type ExtractResult, type MessageKind } from './extract.js';
 import type { ConsumeResult } from '../store/types.js';
 
 /** The part of the store the replay rule needs. */
@@ -26,11 +26,12 @@ export type CheckResult =
       active: true;
       claims: FedbridgeClaims;
       message: MessageKind;
+      messageId: string | null;
       deviceId: string | null;
       additionalContext: Record<string, string>;
       replay: ReplayOutcome;
     }
-  | { active: false; error: TokenErrorCode; description: string; message: MessageKind };
+  | { active: false; error: TokenErrorCode; description: string; message: MessageKind; messageId: string | null };
 
 export async function applyReplayRule(
   store: ReplayStore | undefined,
@@ -46,21 +47,26 @@ export async function applyReplayRule(
 }
 
 export async function checkEnrollmentInput(input: string, opts: CheckOptions): Promise<CheckResult> {
-  const ex = extractToken(input);
-  if (!ex.ok) return { active: false, error: ex.error, description: ex.description, message: ex.message };
+  return checkExtracted(extractToken(input), opts);
+}
+
+/** The same check on an input already extracted (fedbridge/verify extracts once to route Entra tokens). */
+export async function checkExtracted(ex: ExtractResult, opts: CheckOptions): Promise<CheckResult> {
+  if (!ex.ok) return { active: false, error: ex.error, description: ex.description, message: ex.message, messageId: ex.messageId };
+  const refuse = (error: TokenErrorCode, description: string): CheckResult =>
+    ({ active: false, error, description, message: ex.message, messageId: ex.messageId });
 
   const v = await verifyFedbridgeToken(ex.token, opts);
-  if (!v.ok) return { active: false, error: v.error, description: v.description, message: ex.message };
+  if (!v.ok) return refuse(v.error, v.description);
 
   const shouldConsume = opts.consume ?? ex.message === 'Enroll';
   const replay = await applyReplayRule(opts.store, v.claims, shouldConsume, ex.deviceId, opts.now);
-  if (replay === 'replayed') {
-    return { active: false, error: 'replayed', description: 'the token was already used for an enrollment', message: ex.message };
-  }
+  if (replay === 'replayed') return refuse('replayed', 'the token was already used for an enrollment');
   return {
     active: true,
     claims: v.claims,
     message: ex.message,
+    messageId: ex.messageId,
     deviceId: ex.deviceId,
     additionalContext: ex.additionalContext,
     replay,

@@ -16,17 +16,20 @@ export interface Extracted {
   /** Which kind of token the BST declared: a Fedbridge user token or an Entra JWT. */
   tokenType: 'fedbridge' | 'entra';
   message: MessageKind;
+  /** The envelope's WS-Addressing MessageID (for RelatesTo in a fault), null otherwise. */
+  messageId: string | null;
   deviceId: string | null;
   additionalContext: Record<string, string>;
 }
 
-export type ExtractResult = Extracted | { ok: false; error: TokenErrorCode; description: string; message: MessageKind };
+export type ExtractFailure = { ok: false; error: TokenErrorCode; description: string; message: MessageKind; messageId: string | null };
+export type ExtractResult = Extracted | ExtractFailure;
 
 /** Envelopes larger than this are refused before parsing (a real one is a few KiB). */
 export const MAX_INPUT_BYTES = 128 * 1024;
 
-function fail(error: TokenErrorCode, description: string, message: MessageKind = null): ExtractResult {
-  return { ok: false, error, description, message };
+function fail(error: TokenErrorCode, description: string, message: MessageKind = null, messageId: string | null = null): ExtractResult {
+  return { ok: false, error, description, message, messageId };
 }
 
 function decodeBst(value: string): string | null {
@@ -43,10 +46,10 @@ export function extractToken(input: string, opts: { acceptEntra?: boolean } = {}
 
   if (trimmed.startsWith('<')) return fromEnvelope(trimmed, opts);
   if (looksLikeJwt(trimmed)) {
-    return { ok: true, token: trimmed, tokenType: 'fedbridge', message: null, deviceId: null, additionalContext: {} };
+    return { ok: true, token: trimmed, tokenType: 'fedbridge', message: null, messageId: null, deviceId: null, additionalContext: {} };
   }
   const decoded = decodeBst(trimmed);
-  if (decoded) return { ok: true, token: decoded, tokenType: 'fedbridge', message: null, deviceId: null, additionalContext: {} };
+  if (decoded) return { ok: true, token: decoded, tokenType: 'fedbridge', message: null, messageId: null, deviceId: null, additionalContext: {} };
   return fail('malformed', 'neither a token, the base64 content of a BinarySecurityToken, nor a SOAP envelope');
 }
 
@@ -58,20 +61,20 @@ function fromEnvelope(xml: string, opts: { acceptEntra?: boolean }): ExtractResu
     const why = err instanceof XmlError ? `${err.code}: ${err.message}` : 'unreadable XML';
     return fail('malformed', why);
   }
-  const base = { message: env.message, deviceId: env.deviceId, additionalContext: env.additionalContext };
+  const base = { message: env.message, messageId: env.messageId, deviceId: env.deviceId, additionalContext: env.additionalContext };
   const ours = env.tokens.filter((t) => t.valueType === VT_DEVICE_ENROLLMENT_USER_TOKEN);
   const entra = env.tokens.filter((t) => t.valueType === VT_JWT);
   if (ours.length > 1 || (ours.length === 0 && entra.length > 1)) {
-    return fail('malformed', 'more than one BinarySecurityToken of the same type', env.message);
+    return fail('malformed', 'more than one BinarySecurityToken of the same type', env.message, env.messageId);
   }
   const bst = ours[0] ?? (opts.acceptEntra ? entra[0] : undefined);
   if (!bst) {
     if (env.tokens.length > 0) {
-      return fail('wrong_token_type', `BinarySecurityToken of ValueType ${env.tokens[0].valueType || '(none)'} is not accepted`, env.message);
+      return fail('wrong_token_type', `BinarySecurityToken of ValueType ${env.tokens[0].valueType || '(none)'} is not accepted`, env.message, env.messageId);
     }
-    return fail('malformed', 'the envelope carries no BinarySecurityToken in its Security header', env.message);
+    return fail('malformed', 'the envelope carries no BinarySecurityToken in its Security header', env.message, env.messageId);
   }
   const token = decodeBst(bst.value);
-  if (!token) return fail('malformed', 'the BinarySecurityToken is not base64 of a signed token (exactly one layer)', env.message);
+  if (!token) return fail('malformed', 'the BinarySecurityToken is not base64 of a signed token (exactly one layer)', env.message, env.messageId);
   return { ok: true, token, tokenType: bst.valueType === VT_JWT ? 'entra' : 'fedbridge', ...base };
 }

@@ -1,0 +1,70 @@
+// Shared bench helpers: timed loops, HTTP load on loopback, child-process servers.
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Agent, request } from 'undici';
+
+/** Runs fn repeatedly for `ms` and returns operations per second. */
+export async function opsPerSecond(fn, ms = 2000) {
+  for (let i = 0; i < 50; i++) await fn(); // warm-up
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < ms) {
+    await fn();
+    n++;
+  }
+  return n / ((performance.now() - start) / 1000);
+}
+
+/**
+ * Sends `makeRequest()` requests to `url` with `concurrency` in flight for `ms`,
+ * over keep-alive connections; returns requests per second (all must answer 200).
+ */
+export async function loadTest(url, makeRequest, { ms = 3000, concurrency = 16 } = {}) {
+  const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
+  let done = 0;
+  let failed = 0;
+  const stopAt = performance.now() + ms;
+  const worker = async () => {
+    while (performance.now() < stopAt) {
+      const { headers, body } = makeRequest();
+      const res = await request(url, { method: 'POST', headers, body, dispatcher });
+      await res.body.text();
+      if (res.statusCode === 200) done++;
+      else failed++;
+    }
+  };
+  const start = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const secs = (performance.now() - start) / 1000;
+  await dispatcher.close();
+  if (failed) throw new Error(`${failed} requests failed during the load test`);
+  return done / secs;
+}
+
+/** Starts bench/servers.js in a child process with `kind`; resolves { port, info, stop }. */
+export function startChild(kind, extra = {}) {
+  const child = fork(fileURLToPath(new URL('./servers.js', import.meta.url)), [kind, JSON.stringify(extra)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    child.once('message', (msg) => {
+      resolve({
+        ...msg,
+        /** CPU microseconds (user+system) the child has used so far. */
+        cpu: () =>
+          new Promise((r) => {
+            child.once('message', (m) => r(m.cpu.user + m.cpu.system));
+            child.send('cpu');
+          }),
+        stop: () =>
+          new Promise((r) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => r());
+            child.kill('SIGTERM');
+          }),
+      });
+    });
+  });
+}
+
+export const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));

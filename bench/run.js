@@ -1,0 +1,20 @@
+// `npm run bench`: every benchmark prints its figure as a ratio against a baseline
+// measured in the same run (these machines are noisy; absolute numbers are not comparable).
+import { existsSync } from 'node:fs';
+
+const modules = ['./mint.js', './introspect.js', './oidc-cpu.js'].filter((m) => existsSync(new URL(m, import.meta.url)));
+const only = process.argv[2];
+let failed = false;
+for (const m of modules) {
+  if (only && !m.includes(only)) continue;
+  const { run } = await import(m);
+  try {
+    const r = await run();
+    console.log(`\n## ${r.name}`);
+    for (const line of r.lines) console.log(`  ${line}`);
+  } catch (err) {
+    failed = true;
+    console.error(`\n## ${m} failed: ${err?.stack ?? err}`);
+  }
+}
+process.exit(failed ? 1 : 0);

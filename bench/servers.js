@@ -1,0 +1,70 @@
+// Child process for the HTTP benches: either Fedbridge (demo config) or a bare node:http
+// server doing the same jwtVerify. Reports its port and a token over IPC.
+import { createServer } from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createLocalJWKSet, jwtVerify } from 'jose';
+import { loadConfig } from '../dist/src/config/load.js';
+import { createService } from '../dist/src/service.js';
+import { upstreamKinds } from '../dist/src/upstreams/registry.js';
+import { mintToken } from '../dist/src/tokens/mint.js';
+
+const [kind] = process.argv.slice(2);
+const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-'));
+const env = { HOST: '127.0.0.1', PORT: '0', FEDBRIDGE_DATA: join(dir, 'data'), FEDBRIDGE_KEYS: join(dir, 'keys') };
+const config = loadConfig(undefined, env, { kinds: upstreamKinds });
+config.limits = { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 };
+const service = await createService(config, { log: pino({ level: 'silent' }) });
+const now = Date.now();
+const identity = { subject: 'alice', upn: 'alice@example.com', groups: [], amr: ['pwd'], authTime: Math.floor(now / 1000), idp: { kind: 'local', id: 'demo-local' } };
+
+let server;
+if (kind === 'fedbridge') {
+  server = service.app.listen(0, '127.0.0.1');
+} else {
+  // The baseline: parse the same JSON body and jwtVerify against the same keys, nothing else.
+  const keys = createLocalJWKSet(service.deps.keys.jwks(now));
+  server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      try {
+        const { token } = JSON.parse(Buffer.concat(chunks).toString());
+        const { payload } = await jwtVerify(token, keys, { issuer: config.server.publicUrl, audience: 'urn:fedbridge:demo' });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ active: true, ...payload }));
+      } catch {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"active":false}');
+      }
+    });
+  }).listen(0, '127.0.0.1');
+}
+await new Promise((r) => server.once('listening', r));
+const port = server.address().port;
+// The issuer is publicUrl as configured (port 0 in the config): tokens are minted for it.
+const { token } = await mintToken(service.deps.keys, {
+  identity,
+  issuer: config.server.publicUrl,
+  audience: 'urn:fedbridge:demo',
+  tenantId: 'demo',
+  ttlSeconds: 600,
+  loginHint: null,
+  client: {},
+  invitationId: null,
+  now,
+});
+process.send({ port, token });
+// The parent asks for our CPU time around a load run: requests per CPU-second is robust
+// to other processes competing for the machine's two cores.
+process.on('message', (m) => {
+  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
+});
+process.on('SIGTERM', async () => {
+  server.close();
+  await service.close();
+  rmSync(dir, { recursive: true, force: true });
+  process.exit(0);
+});

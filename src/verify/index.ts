@@ -1,0 +1,169 @@
+/**
+ * fedbridge/verify: the enrollment server's side of contract §4. Give it whatever
+ * arrived at your GetPolicies / Enroll endpoint (the whole SOAP envelope, the BST
+ * value, or the bare token) and it runs the same checks as /introspect.
+ *
+ * Server-free on purpose (no koa, no SQLite): enrollment servers import it cheaply.
+ */
+import type { JSONWebKeySet, JWTVerifyGetKey } from 'jose';
+import { checkExtracted, applyReplayRule, type ReplayStore, type ReplayOutcome } from './check.js';
+import { extractToken, type ExtractResult, type MessageKind } from './extract.js';
+import { claimsEntraIssuer, entraUpn, verifyEntraToken, type EntraClaims } from './entra.js';
+import { defaultJwksUrl, resolveKeys } from './keys.js';
+import { faultCodeFor, faultFor } from './fault.js';
+import type { FedbridgeClaims } from '../tokens/claims.js';
+import type { TokenErrorCode } from '../tokens/verify.js';
+import type { FaultCode } from '../soap/faults.js';
+
+export type { ReplayStore, ReplayOutcome, MessageKind, FedbridgeClaims, EntraClaims, TokenErrorCode, FaultCode };
+export { FAULT_FOR_ERROR, faultCodeFor } from './fault.js';
+export { MDM_SCOPE, entraIssuers } from './entra.js';
+
+export interface EntraVerifyOptions {
+  /** Entra's JWKS (https://login.microsoftonline.com/common/discovery/v2.0/keys), a key set, or a resolver. */
+  jwks: JSONWebKeySet | URL | JWTVerifyGetKey;
+  /** Directory (tenant) ids whose tokens are accepted. Required and never a wildcard; [] accepts none. */
+  tenantIds: string[];
+  /** Your MDM application's audience (v1: its App ID URI; v2: its client id). */
+  audience: string | string[];
+}
+
+export interface VerifyOptions {
+  /** The Fedbridge publicUrl, exactly as configured (the `iss` of its tokens). */
+  issuer: string;
+  /** Remote JWKS URL; default `<issuer>/.well-known/jwks.json`. Fetched once and cached. */
+  jwks?: string | URL;
+  /** Local keys instead of a URL (a JWKS document, or a jose resolver). */
+  keys?: JSONWebKeySet | JWTVerifyGetKey;
+  /** Accepted `aud` values. Strongly advised: without it any Fedbridge audience passes. */
+  audience?: string | string[];
+  /** Accepted tenant ids (`tid`); a token of another tenant is `wrong_audience`, as at /introspect. */
+  tenants?: string[];
+  /** Enables the replay rule (once per enrollment); without it `replay` is 'unchecked'. */
+  store?: ReplayStore;
+  /** true: consume any input; false: never; default: an Enroll envelope consumes. */
+  consume?: boolean;
+  now?: () => number | Date;
+  clockToleranceSeconds?: number;
+  /** Also accept Entra ID's own MDM tokens (automatic enrollment). Off unless given. */
+  entra?: EntraVerifyOptions;
+}
+
+interface Common {
+  ok: true;
+  upn: string;
+  tid: string;
+  message: MessageKind;
+  /** The request's MessageID (echo it as RelatesTo), null when the input was not an envelope. */
+  messageId: string | null;
+  deviceId: string | null;
+  additionalContext: Record<string, string>;
+  replay: ReplayOutcome;
+}
+
+export type VerifySuccess = (Common & { kind: 'fedbridge'; claims: FedbridgeClaims }) | (Common & { kind: 'entra'; claims: EntraClaims });
+
+export interface VerifyFailure {
+  ok: false;
+  error: TokenErrorCode;
+  description: string;
+  message: MessageKind;
+  messageId: string | null;
+  /** The MS-MDE2 fault subcode for this refusal (see FAULT_FOR_ERROR). */
+  faultCode: FaultCode;
+  /** The SOAP fault envelope to answer with; RelatesTo defaults to the request's MessageID. */
+  fault(relatesTo?: string): string;
+}
+
+export type VerifyResult = VerifySuccess | VerifyFailure;
+
+function failure(error: TokenErrorCode, description: string, message: MessageKind, messageId: string | null): VerifyFailure {
+  return {
+    ok: false,
+    error,
+    description,
+    message,
+    messageId,
+    faultCode: faultCodeFor(error),
+    fault: (relatesTo?: string) => faultFor(error, relatesTo ?? messageId),
+  };
+}
+
+function nowMs(options: VerifyOptions): number {
+  const t = options.now ? options.now() : Date.now();
+  return t instanceof Date ? t.getTime() : t;
+}
+
+/** Entra tokens come from an Entra BST, or (bare input) claim an Entra issuer; only when entra is configured. */
+function isEntra(ex: ExtractResult & { ok: true }, options: VerifyOptions): boolean {
+  if (!options.entra) return false;
+  if (ex.tokenType === 'entra') return true;
+  return ex.message === null && ex.messageId === null && claimsEntraIssuer(ex.token);
+}
+
+export async function verifyEnrollmentRequest(input: string, options: VerifyOptions): Promise<VerifyResult> {
+  if (!options || typeof options.issuer !== 'string' || options.issuer === '') throw new TypeError('options.issuer is required');
+  const now = nowMs(options);
+  const ex = extractToken(input, { acceptEntra: !!options.entra });
+  if (ex.ok && isEntra(ex, options)) return verifyEntra(ex, options, now);
+
+  const keys = resolveKeys(options.keys ?? options.jwks ?? defaultJwksUrl(options.issuer));
+  const tenants = options.tenants;
+  const r = await checkExtracted(ex, {
+    keys,
+    issuer: options.issuer,
+    now,
+    audience: options.audience,
+    tenantAllowed: tenants ? (tid) => tenants.includes(tid) : undefined,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+    store: options.store,
+    consume: options.consume,
+  });
+  if (!r.active) return failure(r.error, r.description, r.message, r.messageId);
+  return {
+    ok: true,
+    kind: 'fedbridge',
+    upn: r.claims.upn,
+    tid: r.claims.tid,
+    claims: r.claims,
+    message: r.message,
+    messageId: r.messageId,
+    deviceId: r.deviceId,
+    additionalContext: r.additionalContext,
+    replay: r.replay,
+  };
+}
+
+async function verifyEntra(ex: ExtractResult & { ok: true }, options: VerifyOptions, now: number): Promise<VerifyResult> {
+  const entra = options.entra!;
+  const v = await verifyEntraToken(ex.token, {
+    keys: resolveKeys(entra.jwks),
+    tenantIds: entra.tenantIds ?? [],
+    audience: entra.audience,
+    now,
+    clockToleranceSeconds: options.clockToleranceSeconds,
+  });
+  if (!v.ok) return failure(v.error, v.description, ex.message, ex.messageId);
+  const c = v.claims;
+  // The same once-per-enrollment rule, keyed by Entra's token id when it has one.
+  const id = c.uti ?? c.jti;
+  let replay: ReplayOutcome = 'unchecked';
+  if (id && typeof c.exp === 'number') {
+    const shouldConsume = options.consume ?? ex.message === 'Enroll';
+    const r = await applyReplayRule(options.store, { jti: `entra:${c.tid}:${id}`, exp: c.exp }, shouldConsume, ex.deviceId, now);
+    if (r === 'replayed') return failure('replayed', 'the token was already used for an enrollment', ex.message, ex.messageId);
+    replay = r;
+  }
+  return {
+    ok: true,
+    kind: 'entra',
+    upn: entraUpn(c)!,
+    tid: c.tid,
+    claims: c,
+    message: ex.message,
+    messageId: ex.messageId,
+    deviceId: ex.deviceId,
+    additionalContext: ex.additionalContext,
+    replay,
+  };
+}
