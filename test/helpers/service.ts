@@ -13,6 +13,9 @@ import { createService, type Service } from '../../src/service.js';
 import { upstreamKinds } from '../../src/upstreams/registry.js';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import { freePort } from './redis.js';
+
+export { freePort };
 
 export class TestClock {
   constructor(public t = Date.now()) {}
@@ -67,16 +70,4 @@ export async function startService(opts: { file?: Record<string, unknown>; env?:
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-import { createServer } from 'node:net';
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
