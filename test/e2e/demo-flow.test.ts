@@ -172,11 +172,11 @@ describe('demo sign-in over HTTP', () => {
   });
 
   it('publishes metadata and keys', async () => {
-    const meta = await (await fetch(`${svc.url}/.well-known/openid-configuration`)).json();
+    const meta = (await (await fetch(`${svc.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(meta).toMatchObject({ issuer: svc.url, jwks_uri: `${svc.url}/.well-known/jwks.json`, introspection_endpoint: `${svc.url}/introspect` });
     const res = await fetch(`${svc.url}/.well-known/jwks.json`);
     expect(res.headers.get('cache-control')).toBe('public, max-age=300');
-    const jwks = await res.json();
+    const jwks = (await res.json()) as { keys: Array<Record<string, unknown>> };
     expect(jwks.keys.length).toBeGreaterThan(0);
     for (const k of jwks.keys) expect(k.d).toBeUndefined();
   });
