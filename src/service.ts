@@ -78,7 +78,28 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
 export async function serve(config: Config, opts: ServiceOptions = {}): Promise<{ server: Server; service: Service }> {
   const service = await createService(config, { watchKeys: true, defaultMetrics: true, ...opts });
   const { log } = service.deps;
-  const server = await new Promise<Server>((resolve, reject) => {
+  // Signals are wired before listening, so a SIGTERM at any moment drains cleanly.
+  let server: Server | null = null;
+  process.on('SIGHUP', () => {
+    service.deps.keys.reload().then(
+      () => log.info('keys reloaded'),
+      (err) => log.error({ err }, 'key reload failed'),
+    );
+  });
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    if (!server) {
+      void service.close().finally(() => process.exit(0));
+      return;
+    }
+    server.close(() => {
+      service.close().finally(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  server = await new Promise<Server>((resolve, reject) => {
     const s = service.app.listen(config.server.port, config.server.host, () => resolve(s));
     s.once('error', reject);
   });
@@ -90,20 +111,5 @@ export async function serve(config: Config, opts: ServiceOptions = {}): Promise<
     console.error(`\n  *** ${DEMO_BANNER} ***\n  Open ${config.server.publicUrl}/ to play the device.\n`);
   }
 
-  process.on('SIGHUP', () => {
-    service.deps.keys.reload().then(
-      () => log.info('keys reloaded'),
-      (err) => log.error({ err }, 'key reload failed'),
-    );
-  });
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
-    server.close(() => {
-      service.close().finally(() => process.exit(0));
-    });
-    setTimeout(() => process.exit(1), 10_000).unref();
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
   return { server, service };
 }

@@ -27,11 +27,12 @@ export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Ide
   }
 }
 
-async function spendInvitation(deps: AppDeps, tx: Transaction, identity: Identity): Promise<void> {
+async function spendInvitation(deps: AppDeps, tx: Transaction, tenant: TenantConfig, identity: Identity): Promise<void> {
   if (!tx.invitationId) return;
   const now = deps.clock.now();
   const inv = await deps.store.getInvitation(tx.invitationId, now);
   if (!inv) throw badRequest('invitation_expired', 'invitation expired during sign-in');
+  if (inv.tenantId !== tenant.id) throw forbidden('invitation_other_tenant', 'invitation belongs to another organization');
   if (inv.upn.toLowerCase() !== identity.upn.toLowerCase()) throw forbidden('invitation_other_user', 'invitation is for another user');
   if (!(await deps.store.useInvitation(inv.id, now))) throw badRequest('invitation_used', 'invitation already used');
 }
@@ -42,7 +43,7 @@ export async function finishSignIn(ctx: Context, deps: AppDeps, tx: Transaction,
   try {
     const mfaAcr = tenant.idp.kind === 'oidc' ? tenant.idp.mfaAcr : undefined;
     checkPolicy(tenant, tx, identity, mfaAcr);
-    await spendInvitation(deps, tx, identity);
+    await spendInvitation(deps, tx, tenant, identity);
   } catch (err) {
     if (err instanceof FedbridgeError) {
       deps.metrics.signins.inc({ tenant: tenant.id, idp: identity.idp.kind, result: err.code });

@@ -9,13 +9,16 @@ import type { AppDeps } from '../http/deps.js';
 import { tenantById, tenantForEmail } from '../http/deps.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
-import { notFound, forbidden } from '../errors.js';
+import { badRequest, notFound, forbidden } from '../errors.js';
 import { checkAppru } from './appru.js';
-import { oneString } from './params.js';
+import { literalQueryParam, oneString } from './params.js';
 import { limitAuthStart } from './ratelimit.js';
 import { checkInvitation } from '../invitations/index.js';
 import { CLIENT_PARAMS, MAX_CLAIM_LENGTH } from '../tokens/claims.js';
 import { sendPage, localeOf } from '../http/respond.js';
+
+/** Budget for what the window puts in the token (four values of 256 ASCII characters fit). */
+const MAX_WINDOW_CLAIMS_BYTES = 1200;
 
 /** A sign-in must finish within this time. */
 export const TRANSACTION_TTL_MS = 15 * 60_000;
@@ -29,11 +32,16 @@ export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: s
   const { appru } = checkAppru(q.appru, deps.config);
   await limitAuthStart(deps, ctx.ip);
 
-  const loginHint = oneString(q, 'login_hint', MAX_CLAIM_LENGTH)?.trim() || null;
+  const loginHint = literalQueryParam(ctx.querystring, 'login_hint', MAX_CLAIM_LENGTH)?.trim() || null;
   const client: Record<string, string> = {};
   for (const name of CLIENT_PARAMS) {
     const v = oneString(q, name, MAX_CLAIM_LENGTH);
     if (v !== null) client[name] = v;
+  }
+  // The token copies these verbatim and must stay within 4 KiB: bound their encoded size
+  // together (JSON escapes a control character to 6 bytes from 3 in the query string).
+  if (Buffer.byteLength(JSON.stringify({ login_hint: loginHint, client })) > MAX_WINDOW_CLAIMS_BYTES) {
+    throw badRequest('invalid_request', 'login_hint and client parameters are too long together');
   }
   const now = deps.clock.now();
 

@@ -1,7 +1,7 @@
 /** The `fedbridge` command: one function per subcommand, exit codes returned. */
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRemoteJWKSet } from 'jose';
+import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { loadConfig, ConfigError, type Config } from '../config/load.js';
 import { upstreamKinds } from '../upstreams/registry.js';
 import { serve } from '../service.js';
@@ -10,14 +10,20 @@ import { hashPasswordSync } from '../upstreams/local/password.js';
 import { checkEnrollmentInput } from '../verify/check.js';
 import { audienceOf, tenantById } from '../http/deps.js';
 import { processIO, readAll, type CliIO } from './io.js';
+import { linkCmd } from './link.js';
+import { simulateCmd } from './simulate/index.js';
 
 const USAGE = `usage: fedbridge <command>
   serve [--config FILE]                       run the service (demo mode without a config)
   config check [--config FILE]                validate the configuration, list every problem
   keys list|rotate [--config FILE]            show or rotate signing keys (no downtime)
-  token verify [--config FILE] [--jwks URL] [--audience AUD] TOKEN_OR_FILE
+  token verify [--config FILE] [--jwks URL [--issuer URL]] [--audience AUD] TOKEN_OR_FILE
                                               verify a token, a BST value or a SOAP message
   user hash-password                          read a password on stdin, print its hash
+  link [--config FILE] --tenant ID --user UPN [--ownership 1|2|3] [--ttl SECONDS] [--servername URL]
+                                              store a single-use invitation, print its deep link
+  simulate --server URL --user UPN [--password P] [--http|--browser [--headed]] [--appru A] [--mdm]
+                                              play the Windows enrollment client against a server
 The config file may also be given as FEDBRIDGE_CONFIG.`;
 
 type Cmd = (args: string[], io: CliIO) => Promise<number>;
@@ -72,6 +78,33 @@ async function readTokenArg(arg: string | undefined, io: CliIO): Promise<string>
   return arg;
 }
 
+/**
+ * Fetches the JWKS once, up front: an unreachable or broken JWKS is reported as such,
+ * not as a fault of the token (jose's remote set would surface it as "malformed").
+ */
+async function fetchJwks(url: string): Promise<JWTVerifyGetKey> {
+  const fail = (why: string) => new Error(`cannot use the JWKS at ${url}: ${why}`);
+  let res: Response;
+  try {
+    res = await fetch(new URL(url), { signal: AbortSignal.timeout(10_000), headers: { accept: 'application/json' } });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw fail(cause?.code ?? cause?.message ?? (err as Error).message);
+  }
+  if (!res.ok) throw fail(`HTTP ${res.status}`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw fail('not JSON');
+  }
+  try {
+    return createLocalJWKSet(body as JSONWebKeySet);
+  } catch {
+    throw fail('not a JWK set');
+  }
+}
+
 const tokenVerify: Cmd = async (args, io) => {
   const { values, positionals } = parseArgs({
     args,
@@ -85,7 +118,7 @@ const tokenVerify: Cmd = async (args, io) => {
   let issuer: string;
   let audienceFor: ((tid: string) => string | null) | undefined;
   if (values.jwks) {
-    keys = createRemoteJWKSet(new URL(values.jwks));
+    keys = await fetchJwks(values.jwks);
     issuer = values.issuer ?? values.jwks.replace(/\/\.well-known\/jwks\.json$/, '');
   } else {
     const cfg = load(configFile(values, io), io);
@@ -130,6 +163,8 @@ const commands: Record<string, Cmd> = {
   keys: keysCmd,
   token: tokenVerify,
   user: userCmd,
+  link: linkCmd,
+  simulate: simulateCmd,
 };
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {

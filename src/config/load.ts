@@ -62,9 +62,10 @@ function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey
 
 const LOG_LEVELS: readonly string[] = configSchema.shape.log.unwrap().shape.level.unwrap().options;
 
-function isObjectWith(value: unknown, key: string, inner: string): boolean {
-  const v = (value as Record<string, unknown>)[key];
-  return typeof v === 'object' && v !== null && inner in v;
+/** Was server.publicUrl written in the file (even if invalid, and so already reported)? */
+function publicUrlGiven(raw: unknown): boolean {
+  const server = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).server : undefined;
+  return typeof server === 'object' && server !== null && (server as Record<string, unknown>).publicUrl !== undefined;
 }
 
 /** One line per problem, each with its path; an unknown key is named in the path. */
@@ -112,7 +113,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opt
   let publicUrl = view.server.publicUrl;
   if (!publicUrl) {
     if (isLoopbackHost(host)) publicUrl = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    else if (!raw || !isObjectWith(raw, 'server', 'publicUrl')) problems.push('server.publicUrl: required when server.host is not a loopback address');
+    else if (!publicUrlGiven(raw)) problems.push('server.publicUrl: required when server.host is not a loopback address');
   }
   const envLevel = env.FEDBRIDGE_LOG_LEVEL || undefined;
   if (envLevel !== undefined && !LOG_LEVELS.includes(envLevel)) {

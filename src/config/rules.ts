@@ -29,12 +29,9 @@ export function partialConfig(raw: unknown): RulesInput & { server: Partial<Conf
   const shape = configSchema.shape;
   const t = tenantSchema.shape;
   const server = isRecord(obj.server) ? obj.server : {};
+  const s = shape.server.unwrap().shape;
   return {
-    server: {
-      publicUrl: pick(shape.server.unwrap().shape.publicUrl, server.publicUrl),
-      port: pick(shape.server.unwrap().shape.port, server.port),
-      host: pick(shape.server.unwrap().shape.host, server.host),
-    },
+    server: { publicUrl: pick(s.publicUrl, server.publicUrl), port: pick(s.port, server.port), host: pick(s.host, server.host) },
     tenants: (Array.isArray(obj.tenants) ? obj.tenants : []).map((raw) => {
       const r = isRecord(raw) ? raw : {};
       const kind = isRecord(r.idp) && typeof r.idp.kind === 'string' && KINDS.includes(r.idp.kind) ? r.idp.kind : undefined;

@@ -11,11 +11,17 @@ import { introspect } from '../actions/introspect.js';
 import { jwks, openidConfiguration } from '../actions/wellknown.js';
 import { healthz, metrics, readyz } from '../actions/ops.js';
 import { device, home } from '../actions/demo.js';
+import { discover, discoveryProbe } from '../actions/discovery.js';
+import { adminOnly } from '../actions/admin/auth.js';
+import { createInvitationRoute } from '../actions/admin/invitations.js';
+import { openApi } from '../actions/admin/openapi.js';
 
 /** Forms from the auth window are tiny. */
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 /** Introspection carries a SOAP envelope inside a form or JSON field. */
 const introspectBody = bodyParser({ enableTypes: ['form', 'json'], formLimit: '256kb', jsonLimit: '256kb' });
+/** Admin requests are small JSON documents. */
+const adminBody = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
 
 export function buildRouter(deps: AppDeps): Router {
   const r = new Router();
@@ -35,6 +41,12 @@ export function buildRouter(deps: AppDeps): Router {
   r.get('/.well-known/openid-configuration', h(openidConfiguration));
   r.get('/.well-known/jwks.json', h(jwks));
   r.post('/introspect', introspectBody, h(introspect));
+  // Discovery reads its own raw XML body (no form/JSON parser); 404 unless `discovery` is configured.
+  r.get('/EnrollmentServer/Discovery.svc', h(discoveryProbe));
+  r.post('/EnrollmentServer/Discovery.svc', h(discover));
+
+  r.get('/admin/api/v1/openapi.json', h(openApi));
+  r.post('/admin/api/v1/invitations', adminOnly(deps), adminBody, h(createInvitationRoute));
 
   r.get('/healthz', h(healthz));
   r.get('/readyz', h(readyz));

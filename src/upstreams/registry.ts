@@ -2,9 +2,11 @@
 import type { TenantConfig } from '../config/schema.js';
 import type { Upstream, UpstreamDeps, UpstreamFactory } from './types.js';
 import { createLocalUpstream } from './local/index.js';
+import { createOidcUpstream } from './oidc/index.js';
 
 const registry: Record<string, UpstreamFactory> = {
   local: createLocalUpstream,
+  oidc: createOidcUpstream,
 };
 
 export const upstreamKinds: readonly string[] = Object.keys(registry);

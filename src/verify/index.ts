@@ -107,11 +107,13 @@ export async function verifyEnrollmentRequest(input: string, options: VerifyOpti
   const ex = extractToken(input, { acceptEntra: !!options.entra });
   if (ex.ok && isEntra(ex, options)) return verifyEntra(ex, options, now);
 
-  const keys = resolveKeys(options.keys ?? options.jwks ?? defaultJwksUrl(options.issuer));
+  // publicUrl never ends with a slash (the config refuses it), so a pasted "https://x/" still matches.
+  const issuer = options.issuer.replace(/\/+$/, '');
+  const keys = resolveKeys(options.keys ?? options.jwks ?? defaultJwksUrl(issuer));
   const tenants = options.tenants;
   const r = await checkExtracted(ex, {
     keys,
-    issuer: options.issuer,
+    issuer,
     now,
     audience: options.audience,
     tenantAllowed: tenants ? (tid) => tenants.includes(tid) : undefined,

@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { forms, hiddenValue, signIn } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
 import { hashPasswordSync } from '../../src/upstreams/local/password.js';
+import { createInvitation } from '../../src/invitations/index.js';
 
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const DEMO_PW = 'fedbridge-demo';
@@ -192,6 +193,18 @@ describe('bad input at the auth window (demo mode)', () => {
     expect(hiddenValue(html, 'username')).toBe('alice+enroll@example.com');
   });
 
+  it('login_hint with a raw (unencoded) + keeps the plus, not a space', async () => {
+    const { res, html } = await get(svc.url, authPath(`appru=${encodeURIComponent(APPRU)}&login_hint=alice+enroll@example.com`));
+    expectSafePage(res, html);
+    expect(hiddenValue(html, 'username')).toBe('alice+enroll@example.com');
+  });
+
+  it('login_hint with broken percent-encoding is a 400 page', async () => {
+    const { res, html } = await get(svc.url, authPath(`appru=${encodeURIComponent(APPRU)}&login_hint=alice%E0%A4%A@example.com`));
+    expect(res.status).toBe(400);
+    expect(html).toContain('<code>invalid_request</code>');
+  });
+
   it('login_hint with %40 is decoded once to @ and the sign-in completes', async () => {
     const { html } = await get(svc.url, authPath(`appru=${encodeURIComponent(APPRU)}&login_hint=alice%40example.com`));
     expect(hiddenValue(html, 'username')).toBe('alice@example.com');
@@ -226,6 +239,14 @@ describe('bad input at the auth window (demo mode)', () => {
   it('a client parameter over 256 characters → 400 invalid_request page', async () => {
     const { res, html } = await get(svc.url, authPath({ appru: APPRU, deviceidentifier: 'd'.repeat(257) }));
     expectErrorPage(res, html, 400, 'invalid_request');
+  });
+
+  it('client parameters full of control characters (6 bytes each in the token) → 400 at /auth, not 500 at the end', async () => {
+    const spy = watchStore();
+    const ctl = '\u0001'.repeat(256);
+    const { res, html } = await get(svc.url, authPath({ appru: APPRU, login_hint: 'alice@example.com', deviceidentifier: ctl, tenantidentifier: ctl, ownership: ctl }));
+    expectErrorPage(res, html, 400, 'invalid_request');
+    expect(spy).not.toHaveBeenCalled();
   });
 
   it('query string over 4096 bytes → 414 page, nothing stored', async () => {
@@ -288,6 +309,42 @@ describe('bad input at the auth window (demo mode)', () => {
     expect(res.status).toBe(405);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.json()).toMatchObject({ error: 'method_not_allowed' });
+  });
+
+  it('a forged X-Request-Id with markup is not reflected', async () => {
+    const { res, html } = await get(svc.url, authPath({}), { headers: { 'x-request-id': '<script>alert(1)</script>' } });
+    expectErrorPage(res, html, 400, 'missing_appru');
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(html).not.toContain('<script>alert');
+  });
+
+  it('a garbage Accept-Language still gets a page (English)', async () => {
+    const { res, html } = await get(svc.url, authPath({ appru: APPRU }), { headers: { 'accept-language': ';;q=abc,,*;q=-1, <x>' } });
+    expectSafePage(res, html);
+    expect(res.status).toBe(200);
+    expect(html).toContain('<html lang="en">');
+  });
+
+  it('a store failure → 500 server_error page without the internal message or a stack', async () => {
+    const spy = vi.spyOn(svc.service.deps.store, 'putTransaction').mockRejectedValueOnce(new Error('disk on fire at /var/lib/secret.db'));
+    const { res, html } = await get(svc.url, authPath({ appru: APPRU, login_hint: 'alice@example.com' }));
+    spy.mockRestore();
+    expect(res.status).toBe(500);
+    expect(html).toContain('<code>server_error</code>');
+    expect(html).not.toContain('disk on fire');
+    expect(html).not.toContain('/var/lib');
+    expect(html).not.toMatch(/^\s*at .+:\d+:\d+\)?\s*$/m);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+  });
+
+  it('the right password posted twice at once for one state mints one token only', async () => {
+    const state = await startState(svc.url, { appru: APPRU, login_hint: 'alice@example.com' });
+    const post = () => get(svc.url, '/auth/password', form({ state, username: 'alice@example.com', password: DEMO_PW }));
+    const results = await Promise.all([post(), post(), post()]);
+    const tokens = results.map((r) => hiddenValue(r.html, 'wresult')).filter(Boolean);
+    expect(tokens).toHaveLength(1);
+    for (const r of results.filter((x) => !hiddenValue(x.html, 'wresult'))) expectErrorPage(r.res, r.html, 400, 'unknown_state');
   });
 
   describe('state on the forms', () => {
@@ -448,6 +505,56 @@ describe('bad input with a config file', () => {
   });
 });
 
+describe('the token stays within 4 KiB', () => {
+  const longUpn = `${'a'.repeat(243)}@contoso.test`;
+  let svc: TestService;
+  beforeAll(async () => {
+    const file = contosoFile({ keys: { dir: '{{DIR}}/keys', algorithm: 'RS256' } });
+    const [t] = file.tenants as Array<Record<string, any>>;
+    t.idp.users.push({ upn: longUpn, name: 'N'.repeat(200), email: longUpn, passwordHash: HASH });
+    svc = await startService({ file });
+  });
+  afterAll(() => svc.close());
+
+  it('the longest window parameters (4 × 256 characters) with RS256 and a 256-character UPN still mint a token ≤ 4096 bytes', async () => {
+    expect(longUpn).toHaveLength(256);
+    const d = (c: string) => c.repeat(256);
+    const { res, token } = await signIn(svc.url, {
+      appru: APPRU,
+      hint: longUpn,
+      user: longUpn,
+      password: PW,
+      extra: { deviceidentifier: d('d'), tenantidentifier: d('t'), ownership: d('o') },
+    });
+    expect(res.status).toBe(200);
+    expect(token!.length).toBeLessThanOrEqual(4096);
+  });
+});
+
+describe('an invitation stays in its organization', () => {
+  let svc: TestService;
+  beforeAll(async () => {
+    const file = contosoFile();
+    const tenants = file.tenants as Array<Record<string, unknown>>;
+    // Fabrikam's IdP also knows a user called ann@contoso.test.
+    tenants.push({ id: 'fabrikam', displayName: 'Fabrikam', domains: ['fabrikam.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: HASH }] } });
+    svc = await startService({ file });
+  });
+  afterAll(() => svc.close());
+
+  it('a Contoso invitation cannot be spent on a Fabrikam sign-in by posting the email form with its state', async () => {
+    const { accesstoken } = await createInvitation(svc.service.deps.store, { tenantId: 'contoso', upn: 'ann@contoso.test', ttlSeconds: 3600, now: svc.clock.now() });
+    const state = await startState(svc.url, { appru: APPRU, accesstoken });
+    const moved = await get(svc.url, '/auth/email', form({ state, email: 'someone@fabrikam.test' }));
+    const refused = await get(svc.url, '/auth/password', form({ state, username: 'ann@contoso.test', password: PW }));
+    expect(moved.html).toContain('Fabrikam');
+    expectErrorPage(refused.res, refused.html, 403, 'invitation_other_tenant');
+    // The invitation is still unused: the right sign-in works.
+    const ok = await signIn(svc.url, { appru: APPRU, user: 'ann@contoso.test', password: PW, extra: { accesstoken } });
+    expect(ok.token).toBeTruthy();
+  });
+});
+
 describe('ms-app: switched off', () => {
   let svc: TestService;
   beforeAll(async () => {
@@ -486,6 +593,9 @@ describe('rate limits', () => {
       expectErrorPage(res, html, 429, 'too_many_requests');
       expect(spy).not.toHaveBeenCalled();
       spy.mockRestore();
+      // trustProxy is off: a forged X-Forwarded-For does not make a new client.
+      const spoofed = await get(svc.url, authPath({ appru: APPRU }), { headers: { 'x-forwarded-for': '203.0.113.9' } });
+      expectErrorPage(spoofed.res, spoofed.html, 429, 'too_many_requests');
       svc.clock.advance(61_000);
       expect((await get(svc.url, authPath({ appru: APPRU }))).res.status).toBe(200);
     });

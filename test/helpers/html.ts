@@ -37,7 +37,12 @@ export function forms(html: string): FormInfo[] {
 
 /** The whole demo sign-in over HTTP: /auth → password page → wresult page. */
 export async function signIn(base: string, opts: { appru: string; hint?: string; user: string; password: string; extra?: Record<string, string> }) {
-  const q = new URLSearchParams({ appru: opts.appru, ...(opts.hint ? { login_hint: opts.hint } : {}), ...opts.extra });
+  // Percent-encoding (%20, %2B) as a URL builder does, not form encoding ('+' for space):
+  // /auth reads login_hint's '+' literally, since UPNs may contain it.
+  const params = { appru: opts.appru, ...(opts.hint ? { login_hint: opts.hint } : {}), ...opts.extra };
+  const q = Object.entries(params)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
   const first = await fetch(`${base}/auth?${q}`, { redirect: 'manual' });
   const page = await first.text();
   const state = hiddenValue(page, 'state');

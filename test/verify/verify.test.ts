@@ -110,6 +110,10 @@ describe('verifyEnrollmentRequest accepts', () => {
     expect(r).toMatchObject({ ok: true, tid: 'fabrikam' });
   });
 
+  it('an issuer option written with a trailing slash', async () => {
+    expect(await verifyEnrollmentRequest(fixture('getpolicies.xml'), { ...base, issuer: `${ISSUER}/` })).toMatchObject({ ok: true });
+  });
+
   it('now as a Date', async () => {
     const r = await verifyEnrollmentRequest(fixture('getpolicies.xml'), { ...base, now: () => new Date((T0 + 60) * 1000) });
     expect(r.ok).toBe(true);

@@ -1,0 +1,149 @@
+// CPU time Fedbridge spends per complete oidc sign-in, against the CPU time the upstream
+// IdP (node-oidc-provider) spends on the same sign-ins, in one run. Each side runs in its
+// own child process and reports process.cpuUsage() over IPC before and after; the parent
+// plays the device window over HTTP. Aim: Fedbridge <= 1/4 of the IdP.
+// Two rounds: the IdP doing protocol work only (the strict comparison), then the IdP also
+// checking the password against an scrypt hash, as real IdPs do.
+import { fork } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { fmt } from './lib.js';
+
+const SIGN_INS = Number(process.env.OIDC_BENCH_SIGNINS ?? 400);
+/** scrypt costs tens of ms per sign-in: fewer are enough. */
+const HASHED_SIGN_INS = Math.max(20, Math.round(SIGN_INS / 8));
+const WARM_UP = 30;
+const CONCURRENCY = 4;
+const SECRET = 'bench-client-secret-0123456789';
+const APPRU = 'ms-app://windows.immersivecontrolpanel';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function startRole(role, opts) {
+  const child = fork(fileURLToPath(new URL('./oidc-cpu.child.js', import.meta.url)), [role, JSON.stringify(opts)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  // oidc-provider's start-up advice (dev adapter, Node version) is not bench output.
+  child.stderr.setEncoding('utf8').on('data', (text) => {
+    const lines = text.split('\n').filter((l) => l && !/^oidc-provider (WARNING|NOTICE)/.test(l));
+    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+    child.once('message', () =>
+      resolve({
+        /** CPU microseconds (user + system) the child has used so far. */
+        cpu: () =>
+          new Promise((r) => {
+            child.once('message', (m) => r(m.cpu.user + m.cpu.system));
+            child.send('cpu');
+          }),
+        stop: () =>
+          new Promise((r) => {
+            child.removeAllListeners('exit');
+            child.once('exit', () => r());
+            child.kill('SIGTERM');
+          }),
+      }),
+    );
+  });
+}
+
+/** One sign-in as the device window does it: redirects, the login form, the callback, the wresult page. */
+async function signIn(fedUrl, user) {
+  const cookies = new Map();
+  const go = async (url, init = {}) => {
+    const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair.indexOf('=');
+      cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return res;
+  };
+  let url = `${fedUrl}/auth?${new URLSearchParams({ appru: APPRU, login_hint: user })}`;
+  let res = await go(url);
+  for (let step = 0; step < 10; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location'), url).href;
+      res = await go(url);
+      continue;
+    }
+    const html = await res.text();
+    if (url.startsWith(fedUrl)) {
+      if (!html.includes('name="wresult"')) throw new Error(`sign-in failed: ${res.status} ${/<code>([^<]*)/.exec(html)?.[1]}`);
+      return;
+    }
+    const action = new URL(/action="([^"]*)"/.exec(html)[1], url).href;
+    res = await go(action, { method: 'POST', body: new URLSearchParams({ login: user, password: 'bench-password' }) });
+    url = action;
+  }
+  throw new Error('sign-in did not finish');
+}
+
+async function many(fedUrl, n) {
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      await signIn(fedUrl, `user${i % 50}@bench.example`);
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+}
+
+/** One round: both children started fresh, warmed up, then n sign-ins measured. */
+async function round(n, hashPasswords) {
+  const [idpPort, fedPort] = [await freePort(), await freePort()];
+  const fedUrl = `http://127.0.0.1:${fedPort}`;
+  const idp = await startRole('idp', { port: idpPort, secret: SECRET, redirectUri: `${fedUrl}/callback/oidc`, hashPasswords });
+  let fed;
+  try {
+    fed = await startRole('fedbridge', { port: fedPort, secret: SECRET, issuer: `http://127.0.0.1:${idpPort}` });
+    await many(fedUrl, WARM_UP);
+    const [fed0, idp0] = [await fed.cpu(), await idp.cpu()];
+    const start = performance.now();
+    await many(fedUrl, n);
+    const secs = (performance.now() - start) / 1000;
+    const [fedUs, idpUs] = [(await fed.cpu()) - fed0, (await idp.cpu()) - idp0];
+    return { n, perSecond: n / secs, fedMs: fedUs / n / 1000, idpMs: idpUs / n / 1000, ratio: fedUs / idpUs };
+  } finally {
+    await fed?.stop();
+    await idp.stop();
+  }
+}
+
+export async function run() {
+  const strict = await round(SIGN_INS, false);
+  const hashed = await round(HASHED_SIGN_INS, true);
+  const row = (label, r) =>
+    `${label.padEnd(34)}${String(r.n).padStart(5)}   ${`${fmt(r.idpMs)} ms`.padStart(10)}   ${`${fmt(r.fedMs)} ms`.padStart(10)}   ${r.ratio.toFixed(2).padStart(6)}`;
+  return {
+    name: 'oidc sign-in CPU (Fedbridge vs upstream oidc-provider)',
+    ratio: strict.ratio,
+    lines: [
+      `CPU (user+system) per complete sign-in, ${CONCURRENCY} at a time; ${fmt(strict.perSecond)} sign-ins/s (wall)`,
+      `IdP doing                         sign-ins         IdP    Fedbridge    ratio`,
+      row('protocol work only', strict),
+      row('+ scrypt password check', hashed),
+      `aim: ratio <= 0.25`,
+    ],
+  };
+}
+
+// `node bench/oidc-cpu.js` runs it alone.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const r = await run();
+  console.log(`## ${r.name}\n${r.lines.map((l) => `  ${l}`).join('\n')}`);
+}
