@@ -41,12 +41,15 @@ export async function loadTest(url, makeRequest, { ms = 3000, concurrency = 16 }
   return done / secs;
 }
 
-/** Starts bench/servers.js in a child process with `kind`; resolves { port, info, stop }. */
-export function startChild(kind, extra = {}) {
-  const child = fork(fileURLToPath(new URL('./servers.js', import.meta.url)), [kind, JSON.stringify(extra)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
+/**
+ * Forks a bench child (`script` beside this file) and resolves, once it reports ready over
+ * IPC, to { ...its message, cpu(), stop() }: cpu() asks the child for its CPU microseconds.
+ */
+export function forkChild(script, args, { stdio = ['ignore', 'inherit', 'inherit', 'ipc'], name = script } = {}) {
+  const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, { stdio });
+  const ready = new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
     child.once('message', (msg) => {
       resolve({
         ...msg,
@@ -65,6 +68,12 @@ export function startChild(kind, extra = {}) {
       });
     });
   });
+  return { child, ready };
+}
+
+/** Starts bench/servers.js with `kind` (fedbridge | baseline). */
+export function startChild(kind, extra = {}) {
+  return forkChild('./servers.js', [kind, JSON.stringify(extra)], { name: `${kind} server` }).ready;
 }
 
 export const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));

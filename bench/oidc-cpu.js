@@ -4,10 +4,9 @@
 // plays the device window over HTTP. Aim: Fedbridge <= 1/4 of the IdP.
 // Two rounds: the IdP doing protocol work only (the strict comparison), then the IdP also
 // checking the password against an scrypt hash, as real IdPs do.
-import { fork } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { fmt } from './lib.js';
+import { fmt, forkChild } from './lib.js';
 
 const SIGN_INS = Number(process.env.OIDC_BENCH_SIGNINS ?? 400);
 /** scrypt costs tens of ms per sign-in: fewer are enough. */
@@ -29,34 +28,16 @@ function freePort() {
 }
 
 function startRole(role, opts) {
-  const child = fork(fileURLToPath(new URL('./oidc-cpu.child.js', import.meta.url)), [role, JSON.stringify(opts)], {
+  const { child, ready } = forkChild('./oidc-cpu.child.js', [role, JSON.stringify(opts)], {
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    name: role,
   });
   // oidc-provider's start-up advice (dev adapter, Node version) is not bench output.
   child.stderr.setEncoding('utf8').on('data', (text) => {
     const lines = text.split('\n').filter((l) => l && !/^oidc-provider (WARNING|NOTICE)/.test(l));
     if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
   });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
-    child.once('message', () =>
-      resolve({
-        /** CPU microseconds (user + system) the child has used so far. */
-        cpu: () =>
-          new Promise((r) => {
-            child.once('message', (m) => r(m.cpu.user + m.cpu.system));
-            child.send('cpu');
-          }),
-        stop: () =>
-          new Promise((r) => {
-            child.removeAllListeners('exit');
-            child.once('exit', () => r());
-            child.kill('SIGTERM');
-          }),
-      }),
-    );
-  });
+  return ready;
 }
 
 /** One sign-in as the device window does it: redirects, the login form, the callback, the wresult page. */

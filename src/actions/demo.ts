@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { AppDeps } from '../http/deps.js';
-import { audienceOf, tenantById } from '../http/deps.js';
+import { audienceResolver } from '../http/deps.js';
 import { sendPage } from '../http/respond.js';
 import { verifyFedbridgeToken } from '../tokens/verify.js';
 import { notFound } from '../errors.js';
@@ -46,10 +46,7 @@ export async function device(ctx: Context, deps: AppDeps): Promise<void> {
     keys: deps.keys.verifier(now),
     issuer: deps.config.server.publicUrl,
     now,
-    audienceFor: (tid) => {
-      const t = tenantById(deps.config, tid);
-      return t ? audienceOf(deps.config, t) : null;
-    },
+    audienceFor: audienceResolver(deps.config),
   });
   sendPage(ctx, deps, 'device', {
     status: token ? 200 : 400,

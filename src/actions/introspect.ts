@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
-import { audienceOf, tenantById } from '../http/deps.js';
+import { audienceResolver } from '../http/deps.js';
 import { badRequest } from '../errors.js';
 import { authenticateClient } from './clientauth.js';
 import { checkEnrollmentInput } from '../verify/check.js';
@@ -29,10 +29,7 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
     keys: deps.keys.verifier(now),
     issuer: deps.config.server.publicUrl,
     now,
-    audienceFor: (tid) => {
-      const t = tenantById(deps.config, tid);
-      return t ? audienceOf(deps.config, t) : null;
-    },
+    audienceFor: audienceResolver(deps.config),
     tenantAllowed: (tid) => !client.tenants || client.tenants.includes(tid),
     store: deps.store,
     consume,

@@ -8,7 +8,7 @@ import { serve } from '../service.js';
 import { KeyRing, rotateKeys } from '../tokens/keys.js';
 import { hashPasswordSync } from '../upstreams/local/password.js';
 import { checkEnrollmentInput } from '../verify/check.js';
-import { audienceOf, tenantById } from '../http/deps.js';
+import { audienceResolver } from '../http/deps.js';
 import { processIO, readAll, type CliIO } from './io.js';
 import { linkCmd } from './link.js';
 import { simulateCmd } from './simulate/index.js';
@@ -126,10 +126,7 @@ const tokenVerify: Cmd = async (args, io) => {
     keys = ring.verifier(now);
     issuer = values.issuer ?? cfg.server.publicUrl;
     if (!values.audience) {
-      audienceFor = (tid) => {
-        const t = tenantById(cfg, tid);
-        return t ? audienceOf(cfg, t) : null;
-      };
+      audienceFor = audienceResolver(cfg);
     }
   }
   const r = await checkEnrollmentInput(input, { keys, issuer, now, audienceFor, audience: values.audience, consume: false });

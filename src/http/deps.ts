@@ -42,3 +42,11 @@ export function tenantForEmail(config: Config, email: string): TenantConfig | nu
 export function audienceOf(config: Config, tenant: TenantConfig): string {
   return tenant.audience ?? config.tokens.audience;
 }
+
+/** For token checks: the audience a token of tenant `tid` must carry, null for an unknown tenant. */
+export function audienceResolver(config: Config): (tid: string) => string | null {
+  return (tid) => {
+    const t = tenantById(config, tid);
+    return t ? audienceOf(config, t) : null;
+  };
+}
