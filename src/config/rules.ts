@@ -68,7 +68,7 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     if (idp.kind === 'oidc' && idp.tokenEndpointAuthMethod !== 'private_key_jwt' && !idp.clientSecret) {
       problems.push(`tenants[${i}].idp.clientSecret: required for ${idp.tokenEndpointAuthMethod}`);
     }
-    if (idp.kind === 'oidc' && idp.issuer.includes('{tenantid}') && idp.allowedTenantIds.length === 0) {
+    if (idp.kind === 'oidc' && isMultiTenantIssuer(idp.issuer) && idp.allowedTenantIds.length === 0) {
       problems.push(
         `tenants[${i}].idp.allowedTenantIds: a multi-tenant issuer needs the list of Entra tenant ids to accept (accepting any tenant is unsafe)`,
       );
@@ -105,4 +105,17 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     }
   }
   return problems;
+}
+
+/**
+ * Entra's multi-tenant issuers: the `{tenantid}` template, or the `organizations`/`common`
+ * discovery paths that advertise it. Each needs an explicit list of accepted tenant ids.
+ */
+export function isMultiTenantIssuer(issuer: string): boolean {
+  if (issuer.includes('{tenantid}')) return true;
+  try {
+    return /^\/(organizations|common|consumers)(\/|$)/i.test(new URL(issuer).pathname);
+  } catch {
+    return false;
+  }
 }

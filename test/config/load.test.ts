@@ -305,6 +305,17 @@ describe('tenants and upstreams', () => {
     expect(ok.tenants[0].idp).toMatchObject({ allowedTenantIds: ['1b2c'] });
   });
 
+  it('the organizations and common discovery paths of Entra also need allowedTenantIds', () => {
+    for (const issuer of ['https://login.microsoftonline.com/organizations/v2.0', 'https://login.microsoftonline.com/common/v2.0']) {
+      expect(problems(minimal({ tenants: [tenant('contoso', 'contoso.com', oidc(issuer))] }))).toEqual([
+        expect.stringMatching(/^tenants\[0\]\.idp\.allowedTenantIds: /),
+      ]);
+    }
+    // A single-tenant issuer needs no list: the issuer itself pins the directory.
+    const single = load(minimal({ tenants: [tenant('contoso', 'contoso.com', oidc('https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0'))] }));
+    expect(single.tenants[0].idp).toMatchObject({ allowedTenantIds: [] });
+  });
+
   it('oidc needs a client secret unless it uses private_key_jwt', () => {
     const noSecret = { kind: 'oidc', issuer: 'https://idp.example.com', clientId: 'c' };
     expect(problems(minimal({ tenants: [tenant('contoso', 'contoso.com', noSecret)] }))).toEqual([

@@ -42,7 +42,7 @@ export function upnOf(claims: IdTokenClaims, cfg: OidcIdpConfig): string {
   }
   // Its own code for the admin; the page says what upstream_error says (no new message to translate).
   const detail = `ID token has no usable ${cfg.claims.upn}, upn or email claim`;
-  throw new FedbridgeError(502, 'upstream_missing_claim', detail, {}, 'error.upstream_error');
+  throw new FedbridgeError(502, 'upstream_missing_claim', detail);
 }
 
 /**
