@@ -45,6 +45,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
     config.keys.algorithm,
     { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, tokenTtlSeconds: config.tokens.ttlSeconds },
     clock.now(),
+    clock.now,
   );
   if (opts.watchKeys) keys.watch((err) => log.error({ err }, 'key reload failed'));
 

@@ -78,6 +78,13 @@ function isPublished(k: KeyFile, now: number, t: KeyTiming): boolean {
 
 export class KeyRing {
   private keys: LoadedKey[] = [];
+  /**
+   * When this process first saw a key that appeared on a reload (not at start-up). A key
+   * picked up late (a SIGHUP long after `keys rotate`, a missed watch event) was not in the
+   * JWKS we served until now, so it signs only one max-age after we first published it.
+   */
+  private readonly seenLate = new Map<string, number>();
+  private loadedOnce = false;
   private watcher: FSWatcher | null = null;
   private jwksCache: { sig: string; set: JWTVerifyGetKey } | null = null;
 
@@ -85,13 +92,14 @@ export class KeyRing {
     readonly dir: string,
     readonly alg: SigningAlg,
     readonly timing: KeyTiming,
+    private readonly clock: () => number,
   ) {}
 
   /** Loads the key directory, creating it and a first key when empty. */
-  static async open(dir: string, alg: SigningAlg, timing: KeyTiming, now: number): Promise<KeyRing> {
+  static async open(dir: string, alg: SigningAlg, timing: KeyTiming, now: number, clock: () => number = Date.now): Promise<KeyRing> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     if (readKeyFiles(dir).length === 0) writeKeyFile(dir, await newKeyFile(alg, now, now));
-    const ring = new KeyRing(dir, alg, timing);
+    const ring = new KeyRing(dir, alg, timing, clock);
     await ring.reload();
     return ring;
   }
@@ -107,6 +115,11 @@ export class KeyRing {
       })),
     );
     if (loaded.length === 0) throw new Error(`no signing keys in ${this.dir}`);
+    if (this.loadedOnce) {
+      const known = new Set(this.keys.map((k) => k.kid));
+      for (const k of loaded) if (!known.has(k.kid) && !this.seenLate.has(k.kid)) this.seenLate.set(k.kid, this.clock());
+    }
+    this.loadedOnce = true;
     this.keys = loaded.sort((a, b) => a.activateAt - b.activateAt);
     this.jwksCache = null;
   }
@@ -126,15 +139,32 @@ export class KeyRing {
     this.watcher = null;
   }
 
-  /** The key that signs at `now`: the newest activated key that is not retired. */
-  signingKey(now: number): LoadedKey {
-    const usable = this.keys.filter((k) => k.activateAt <= now && (k.retireAt === null || k.retireAt > now));
-    const pick = usable.at(-1) ?? this.keys.filter((k) => k.activateAt <= now).at(-1) ?? this.keys[0];
-    return pick;
+  /** When a key may sign: its activateAt, or one max-age after a late pick-up. */
+  private signsFrom(k: KeyFile): number {
+    const seen = this.seenLate.get(k.kid);
+    return seen === undefined ? k.activateAt : Math.max(k.activateAt, seen + this.timing.jwksMaxAgeSeconds * 1000);
   }
 
+  /**
+   * The key that signs at `now`: the newest key allowed to sign. A retired key keeps
+   * signing until its successor may (retireAt only bounds how long it stays published).
+   */
+  signingKey(now: number): LoadedKey {
+    return this.keys.filter((k) => this.signsFrom(k) <= now).at(-1) ?? this.keys[0];
+  }
+
+  /**
+   * Keys in the JWKS: every key until its successor has signed for a whole token lifetime
+   * (plus skew). Measured from when the successor really began signing here, so a late
+   * pick-up that kept the old key signing longer keeps it published longer too.
+   */
   published(now: number): LoadedKey[] {
-    return this.keys.filter((k) => isPublished(k, now, this.timing));
+    return this.keys.filter((k, i) => {
+      const next = this.keys[i + 1];
+      if (!next) return true;
+      const stoppedSigning = Math.max(k.retireAt ?? 0, this.signsFrom(next));
+      return now < stoppedSigning + this.timing.tokenTtlSeconds * 1000 + SKEW_MS;
+    });
   }
 
   jwks(now: number): { keys: JWK[] } {
@@ -157,9 +187,9 @@ export class KeyRing {
       state:
         k.kid === signing
           ? 'signing'
-          : k.activateAt > now
+          : this.signsFrom(k) > now
             ? 'published, signs later'
-            : isPublished(k, now, this.timing)
+            : this.published(now).includes(k)
               ? 'retired, still published'
               : 'expired',
       createdAt: k.createdAt,

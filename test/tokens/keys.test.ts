@@ -170,6 +170,27 @@ describe('rotation (time moved by hand)', () => {
     for (const f of keyFiles(dir)) expect(mode(join(dir, f))).toBe(0o600);
   });
 
+  it('a rotation picked up late (after its activation time) still waits one max-age before signing', async () => {
+    const dir = join(tempDir(), 'keys');
+    let clock = T0;
+    const ring = await KeyRing.open(dir, 'ES256', TIMING, T0, () => clock);
+    const oldKid = ring.signingKey(T0).kid;
+    const r = await rotateKeys(dir, 'ES256', TIMING, T0);
+    // The service only notices an hour later (a missed watch event, a late SIGHUP): the file
+    // says the key may sign already, but no JWKS we served had it before now.
+    clock = T0 + 3_600_000;
+    await ring.reload();
+    expect(ring.jwks(clock).keys.map((k) => k.kid)).toContain(r.kid);
+    expect(ring.signingKey(clock).kid).toBe(oldKid);
+    expect(ring.list(clock).find((k) => k.kid === r.kid)?.state).toBe('published, signs later');
+    expect(ring.signingKey(clock + MAX_AGE).kid).toBe(r.kid);
+    // The old key signed until clock + MAX_AGE: its tokens must verify for a whole TTL after.
+    const lastOld = await mintToken(ring, input(clock + MAX_AGE - 1));
+    expect(kidOf(lastOld.token)).toBe(oldKid);
+    expect((await verify(ring, lastOld.token, clock + MAX_AGE + TTL - 1000)).ok).toBe(true);
+    expect(ring.jwks(clock + MAX_AGE + TTL + SKEW).keys.map((k) => k.kid)).toEqual([r.kid]);
+  });
+
   it('the old key verifies the tokens it signed until they expire, then leaves the JWKS', async () => {
     const dir = join(tempDir(), 'keys');
     const ring = await KeyRing.open(dir, 'ES256', TIMING, T0);
