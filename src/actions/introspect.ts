@@ -36,21 +36,26 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
   });
 
   ctx.set('Cache-Control', 'no-store');
+  // The audit log records what changes state or refuses (a consumption, a refusal); plain
+  // checks, which a device repeats, are in the access log only: this is the hot path.
   if (!result.active) {
     deps.metrics.introspections.inc({ result: result.error });
     deps.log.info({ reqId: ctx.state.requestId, client: client.id, error: result.error, detail: result.description }, 'introspection refused');
+    deps.audit.push({ at: now, type: 'introspect.refused', requestId: ctx.state.requestId, ip: ctx.ip, detail: { client: client.id, error: result.error, message: result.message } });
     ctx.body = { active: false, error: result.error, error_description: result.description, message: result.message };
     return;
   }
   deps.metrics.introspections.inc({ result: 'active' });
-  deps.audit.push({
-    at: now,
-    type: 'introspect',
-    tenantId: result.claims.tid,
-    subject: result.claims.upn,
-    requestId: ctx.state.requestId,
-    detail: { jti: result.claims.jti, client: client.id, message: result.message, replay: result.replay },
-  });
+  if (result.replay === 'consumed' || result.replay === 'retry') {
+    deps.audit.push({
+      at: now,
+      type: `introspect.${result.replay}`,
+      tenantId: result.claims.tid,
+      subject: result.claims.upn,
+      requestId: ctx.state.requestId,
+      detail: { jti: result.claims.jti, client: client.id, message: result.message, deviceId: result.deviceId },
+    });
+  }
   ctx.body = {
     active: true,
     ...result.claims,
