@@ -121,6 +121,23 @@ describe('replay rule', () => {
   });
 });
 
+describe('audit', () => {
+  it('records consumptions and refusals (with the jti, never the token), not plain checks', async () => {
+    const t = await token();
+    await introspect({ token: buildGetPoliciesEnvelope({ token: t }) });
+    await introspect({ token: buildEnrollEnvelope({ token: t, deviceId: 'DEV-AUDIT' }) });
+    await introspect({ token: buildEnrollEnvelope({ token: t, deviceId: 'DEV-OTHER' }) });
+    const { deps } = svc.service;
+    await deps.audit.flush();
+    const jti = JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString()).jti;
+    const events = await deps.store.listAudit({ limit: 50 });
+    const mine = events.filter((e) => JSON.stringify(e).includes(jti) || e.detail?.error === 'replayed');
+    expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['introspect.consumed', 'introspect.refused']));
+    expect(mine.find((e) => e.type === 'introspect.consumed')?.detail).toMatchObject({ jti, client: 'mdm', message: 'Enroll', deviceId: 'DEV-AUDIT' });
+    expect(JSON.stringify(events)).not.toContain(t);
+  });
+});
+
 describe('clients and tenants', () => {
   it('missing or wrong credentials answer 401', async () => {
     const t = await token();
