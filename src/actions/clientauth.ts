@@ -1,14 +1,10 @@
 /** HTTP Basic authentication of enrollment servers (clients of /introspect). */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context } from 'koa';
 import type { Config } from '../config/load.js';
 import { unauthorized } from '../errors.js';
+import { sameDigest, secretDigest as digest } from '../http/secrets.js';
 
 type Client = Config['enrollmentServers'][number];
-
-// Hashing first makes the comparison constant-time whatever the lengths; secrets are
-// random high-entropy values, so no slow KDF is needed (and /introspect stays fast).
-const digest = (s: string) => createHash('sha256').update(s).digest();
 
 export function parseBasic(header: string | undefined): { id: string; secret: string } | null {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
@@ -46,8 +42,8 @@ export function authenticateClient(ctx: Context, clients: Client[]): Client {
   let match: Client | null = null;
   for (const c of digestsOf(clients)) {
     // Compare against every client so timing does not reveal which ids exist.
-    const idOk = timingSafeEqual(c.id, id);
-    const secretOk = timingSafeEqual(c.secret, secret);
+    const idOk = sameDigest(c.id, id);
+    const secretOk = sameDigest(c.secret, secret);
     if (idOk && secretOk) match = c.client;
   }
   if (!match) {

@@ -1,9 +1,9 @@
 /** Operator routes: liveness, readiness, Prometheus metrics. */
 import type { Context } from 'koa';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AppDeps } from '../http/deps.js';
 import { isLoopbackHost } from '../config/urls.js';
 import { FedbridgeError, unauthorized } from '../errors.js';
+import { bearerToken, sameSecret } from '../http/secrets.js';
 
 export function healthz(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
@@ -22,11 +22,6 @@ export async function readyz(ctx: Context, deps: AppDeps): Promise<void> {
   }
 }
 
-function sameSecret(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b));
-}
-
 /** Loopback unless a proxy forwarded the request: a forwarded request is not local. */
 function isLocalClient(ctx: Context, trustProxy: boolean): boolean {
   const remote = (ctx.req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
@@ -37,8 +32,8 @@ function isLocalClient(ctx: Context, trustProxy: boolean): boolean {
 export async function metrics(ctx: Context, deps: AppDeps): Promise<void> {
   const token = deps.config.metrics.token;
   if (token) {
-    const m = /^Bearer\s+(.+)$/i.exec(ctx.get('authorization'));
-    if (!m || !sameSecret(m[1], token)) throw unauthorized('unauthorized', 'metrics need the bearer token');
+    const given = bearerToken(ctx.get('authorization'));
+    if (!given || !sameSecret(given, token)) throw unauthorized('unauthorized', 'metrics need the bearer token');
   } else if (!isLocalClient(ctx, deps.config.server.trustProxy)) {
     throw new FedbridgeError(403, 'forbidden', 'metrics answer loopback clients only (set metrics.token)');
   }
