@@ -1,0 +1,117 @@
+/**
+ * Accessibility of every page a person sees, checked with axe-core (WCAG 2.1 A and AA)
+ * in the real browser, in English and German, plus keyboard-only use of the sign-in.
+ */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.js';
+import { startService, type TestService } from '../helpers/service.js';
+import { hiddenValue } from '../helpers/html.js';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const APPRU = 'ms-app://windows.immersivecontrolpanel';
+let svc: TestService;
+let browser: Browser;
+
+beforeAll(async () => {
+  svc = await startService();
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await svc?.close();
+});
+
+interface Violation {
+  id: string;
+  impact: string;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** Runs axe on the page and returns its violations, one readable line each. */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE });
+  const violations = (await page.evaluate(async () => {
+    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: unknown[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    return r.violations;
+  })) as Violation[];
+  return violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+async function context(locale: string): Promise<BrowserContext> {
+  // bypassCSP only lets the test inject axe; the pages' own CSP is tested elsewhere.
+  return browser.newContext({ bypassCSP: true, locale, extraHTTPHeaders: { 'accept-language': locale } });
+}
+
+const authUrl = (hint?: string, appru = APPRU) =>
+  `${svc.url}/auth?appru=${encodeURIComponent(appru)}${hint ? `&login_hint=${encodeURIComponent(hint)}` : ''}`;
+
+describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
+  let ctx: BrowserContext;
+  beforeAll(async () => {
+    ctx = await context(locale);
+  });
+  afterAll(() => ctx.close());
+
+  const pages: Array<[string, (page: Page) => Promise<unknown>]> = [
+    ['the demo home page', (p) => p.goto(`${svc.url}/`)],
+    ['the email page', (p) => p.goto(authUrl())],
+    ['the email page with "no organization found"', (p) => p.goto(authUrl('eve@nowhere.test'))],
+    ['the password page', (p) => p.goto(authUrl('alice@example.com'))],
+    [
+      'the password page with an error',
+      async (p) => {
+        await p.goto(authUrl('alice@example.com'));
+        await p.locator('#password').fill('wrong');
+        await p.locator('button[type=submit]').click();
+        await p.getByRole('alert').waitFor();
+      },
+    ],
+    ['an error page', (p) => p.goto(authUrl(undefined, 'javascript:alert(1)'))],
+  ];
+  for (const [name, open] of pages) {
+    it(name, async () => {
+      const page = await ctx.newPage();
+      await open(page);
+      expect(await page.locator('html').getAttribute('lang')).toBe(locale);
+      expect(await axeViolations(page)).toEqual([]);
+      await page.close();
+    });
+  }
+
+  it('the wresult page (its markup; the auto-submit is switched off to look at it)', async () => {
+    const first = await fetch(authUrl('alice@example.com'), { headers: { 'accept-language': locale } });
+    const state = hiddenValue(await first.text(), 'state')!;
+    const res = await fetch(`${svc.url}/auth/password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': locale },
+      body: new URLSearchParams({ state, username: 'alice@example.com', password: 'fedbridge-demo' }),
+    });
+    const html = (await res.text()).replace(/<script[\s\S]*?<\/script>/g, '');
+    const page = await ctx.newPage();
+    await page.setContent(html);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.close();
+  });
+});
+
+it('the whole sign-in works with the keyboard alone', async () => {
+  const ctx = await context('en');
+  const page = await ctx.newPage();
+  await page.goto(authUrl(undefined, `${svc.url}/demo/device`));
+  // The email field has focus on arrival: type, Enter submits.
+  await page.keyboard.type('alice@example.com');
+  await page.keyboard.press('Enter');
+  await page.locator('#password').waitFor();
+  // With the user name known, focus is on the password field.
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+  await page.keyboard.type('fedbridge-demo');
+  await page.keyboard.press('Enter');
+  await page.waitForURL(`${svc.url}/demo/device`);
+  expect(await page.locator('#verdict').textContent()).toMatch(/verifies/);
+  await ctx.close();
+});
