@@ -36,7 +36,7 @@ async function axeViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ content: AXE });
   const violations = (await page.evaluate(async () => {
     const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, opts: unknown) => Promise<{ violations: unknown[] }> } }).axe;
-    const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
+    const r = await axe.run((globalThis as unknown as { document: unknown }).document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
     return r.violations;
   })) as Violation[];
   return violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
@@ -108,7 +108,7 @@ it('the whole sign-in works with the keyboard alone', async () => {
   await page.keyboard.press('Enter');
   await page.locator('#password').waitFor();
   // With the user name known, focus is on the password field.
-  expect(await page.evaluate(() => document.activeElement?.id)).toBe('password');
+  expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('password');
   await page.keyboard.type('fedbridge-demo');
   await page.keyboard.press('Enter');
   await page.waitForURL(`${svc.url}/demo/device`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { createService, type Service } from '../../src/service.js';
 import { upstreamKinds } from '../../src/upstreams/registry.js';
@@ -39,7 +39,7 @@ export interface TestService {
  * With `file` (an object) it is written as YAML and loaded like a real config; use
  * the placeholder `{{PORT}}` anywhere to get the chosen port.
  */
-export async function startService(opts: { file?: Record<string, unknown>; env?: Record<string, string>; clock?: TestClock } = {}): Promise<TestService> {
+export async function startService(opts: { file?: Record<string, unknown>; env?: Record<string, string>; clock?: TestClock; log?: Logger } = {}): Promise<TestService> {
   const dir = mkdtempSync(join(tmpdir(), 'fedbridge-test-'));
   const port = await freePort();
   const env = { ...opts.env, HOST: '127.0.0.1', PORT: String(port), FEDBRIDGE_DATA: join(dir, 'data'), FEDBRIDGE_KEYS: join(dir, 'keys') };
@@ -53,7 +53,7 @@ export async function startService(opts: { file?: Record<string, unknown>; env?:
     config = loadConfig(undefined, env, { kinds: upstreamKinds });
   }
   const clock = opts.clock ?? new TestClock();
-  const service = await createService(config, { clock, log: pino({ level: 'silent' }) });
+  const service = await createService(config, { clock, log: opts.log ?? pino({ level: 'silent' }) });
   const server: Server = await new Promise((resolve) => {
     const s = service.app.listen(port, '127.0.0.1', () => resolve(s));
   });
