@@ -14,8 +14,10 @@ async function measure(server, url, makeRequest) {
 export async function run() {
   const fed = await startChild('fedbridge');
   const base = await startChild('baseline');
+  const koa = await startChild('koa');
   const auth = `Basic ${Buffer.from('demo:fedbridge-demo').toString('base64')}`;
   const fedReq = () => ({ headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ token: fed.token }) });
+  const koaReq = () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: koa.token }) });
   const baseReq = () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: base.token }) });
   const rounds = [];
   try {
@@ -23,12 +25,14 @@ export async function run() {
     for (let i = 0; i < 3; i++) {
       rounds.push({
         base: await measure(base, `http://127.0.0.1:${base.port}/`, baseReq),
+        koa: await measure(koa, `http://127.0.0.1:${koa.port}/`, koaReq),
         fed: await measure(fed, `http://127.0.0.1:${fed.port}/introspect`, fedReq),
       });
     }
   } finally {
     await fed.stop();
     await base.stop();
+    await koa.stop();
   }
   const best = (k, f) => Math.max(...rounds.map((r) => r[k][f]));
   const ratio = best('fed', 'rps') / best('base', 'rps');
@@ -39,8 +43,9 @@ export async function run() {
     lines: [
       `                             req/s (wall)   req per server CPU-second`,
       `bare node:http + jwtVerify   ${fmt(best('base', 'rps')).padStart(12)}   ${fmt(best('base', 'perCpuSecond')).padStart(12)}`,
+      `koa + router + same verify   ${fmt(best('koa', 'rps')).padStart(12)}   ${fmt(best('koa', 'perCpuSecond')).padStart(12)}   (framework floor: ${(best('koa', 'perCpuSecond') / best('base', 'perCpuSecond')).toFixed(2)} per CPU)`,
       `fedbridge POST /introspect   ${fmt(best('fed', 'rps')).padStart(12)}   ${fmt(best('fed', 'perCpuSecond')).padStart(12)}`,
-      `ratio                        ${ratio.toFixed(2).padStart(12)}   ${cpuRatio.toFixed(2).padStart(12)}   (aim >= 0.8)`,
+      `ratio fedbridge / bare       ${ratio.toFixed(2).padStart(12)}   ${cpuRatio.toFixed(2).padStart(12)}   (aim >= 0.8)`,
     ],
   };
 }

@@ -23,6 +23,24 @@ const identity = { subject: 'alice', upn: 'alice@example.com', groups: [], amr: 
 let server;
 if (kind === 'fedbridge') {
   server = service.app.listen(0, '127.0.0.1');
+} else if (kind === 'koa') {
+  // The framework floor: Koa + @koa/router + the same body parser around the same jwtVerify.
+  const { default: Koa } = await import('koa');
+  const { default: Router } = await import('@koa/router');
+  const { bodyParser } = await import('@koa/bodyparser');
+  const keys = createLocalJWKSet(service.deps.keys.jwks(now));
+  const app = new Koa();
+  const router = new Router();
+  router.post('/', bodyParser({ enableTypes: ['json'] }), async (ctx) => {
+    try {
+      const { payload } = await jwtVerify(ctx.request.body.token, keys, { issuer: config.server.publicUrl, audience: 'urn:fedbridge:demo' });
+      ctx.body = { active: true, ...payload };
+    } catch {
+      ctx.status = 500; // the load test counts non-200 answers as failures
+    }
+  });
+  app.use(router.routes());
+  server = app.listen(0, '127.0.0.1');
 } else {
   // The baseline: parse the same JSON body and jwtVerify against the same keys, nothing else.
   const keys = createLocalJWKSet(service.deps.keys.jwks(now));
@@ -36,8 +54,8 @@ if (kind === 'fedbridge') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ active: true, ...payload }));
       } catch {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"active":false}');
+        res.writeHead(500); // the load test counts non-200 answers as failures
+        res.end();
       }
     });
   }).listen(0, '127.0.0.1');
