@@ -14,6 +14,7 @@ import { AuditQueue } from './observability/audit.js';
 import { createMetrics } from './observability/metrics.js';
 import { Views } from './http/views.js';
 import { createApp } from './http/app.js';
+import { listen } from './http/listen.js';
 import type { AppDeps, Clock } from './http/deps.js';
 import { createLogger } from './log.js';
 import { DEMO_BANNER } from './config/demo.js';
@@ -100,12 +101,7 @@ export async function serve(config: Config, opts: ServiceOptions = {}): Promise<
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
-  server = await new Promise<Server>((resolve, reject) => {
-    const s = service.app.listen(config.server.port, config.server.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  server = await listen(service.app, config.server.port, config.server.host);
   log.info({ url: config.server.publicUrl, host: config.server.host, port: config.server.port, demo: config.demo }, 'fedbridge listening');
   if (config.demo) {
     // eslint-disable-next-line no-console

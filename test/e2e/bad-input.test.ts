@@ -3,6 +3,7 @@
  * branded 4xx page with `Cache-Control: no-store` and a CSP, never a 5xx, a stack trace,
  * a redirect, a form carrying a token, or a transaction left in the store.
  */
+import { connect } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { forms, hiddenValue, signIn } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
@@ -674,5 +675,34 @@ describe('rate limits', () => {
       const ok = await get(svc.url, '/auth/password', form({ state, username: 'ann@contoso.test', password: PW }));
       expect(hiddenValue(ok.html, 'wresult')).toBeTruthy();
     });
+  });
+});
+
+describe('requests Node refuses before the app sees them', () => {
+  let plain: TestService;
+  beforeAll(async () => {
+    plain = await startService();
+  });
+  afterAll(() => plain.close());
+
+  it('a query over Node\'s 16 KiB header limit gets 431 with no-store and a CSP, not a bare status line', async () => {
+    const res = await fetch(`${plain.url}/auth?appru=${'a'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(await res.text()).toContain('<h1>Request Header Fields Too Large</h1>');
+  });
+
+  it('malformed HTTP gets a 400 page and the server keeps serving', async () => {
+    const { port } = new URL(plain.url);
+    const raw = await new Promise<string>((resolve) => {
+      const sock = connect(Number(port), '127.0.0.1', () => sock.write('GET /auth HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'));
+      let data = '';
+      sock.on('data', (d) => (data += d));
+      sock.on('close', () => resolve(data));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+    expect(raw).toContain('Cache-Control: no-store');
+    expect((await fetch(`${plain.url}/healthz`)).status).toBe(200);
   });
 });

@@ -10,6 +10,7 @@ import type { Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { loadConfig, type Config } from '../../src/config/load.js';
 import { createService, type Service } from '../../src/service.js';
+import { listen } from '../../src/http/listen.js';
 import { upstreamKinds } from '../../src/upstreams/registry.js';
 import { writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -54,9 +55,7 @@ export async function startService(opts: { file?: Record<string, unknown>; env?:
   }
   const clock = opts.clock ?? new TestClock();
   const service = await createService(config, { clock, log: opts.log ?? pino({ level: 'silent' }) });
-  const server: Server = await new Promise((resolve) => {
-    const s = service.app.listen(port, '127.0.0.1', () => resolve(s));
-  });
+  const server: Server = await listen(service.app, port, '127.0.0.1');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     config,
