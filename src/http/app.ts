@@ -5,7 +5,11 @@ import { accessLog, errorHandler, queryLimit, requestId, securityHeaders } from 
 import { buildRouter } from './routes.js';
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa({ proxy: deps.config.server.trustProxy });
+  // Behind one trusted proxy, the client is the address that proxy appended (the last
+  // X-Forwarded-For entry); entries before it are whatever the client wrote, so they
+  // must never decide rate limits.
+  const trustProxy = deps.config.server.trustProxy;
+  const app = new Koa({ proxy: trustProxy, maxIpsCount: trustProxy ? 1 : 0 });
   // Koa would print errors itself; ours are logged once, structured, by errorHandler.
   app.silent = true;
   const router = buildRouter(deps);

@@ -602,6 +602,27 @@ describe('rate limits', () => {
     });
   });
 
+  describe('behind a trusted proxy (server.trustProxy: true)', () => {
+    let svc: TestService;
+    beforeAll(async () => {
+      const file = contosoFile({ limits: { authPerIp: 2, passwordPerUser: 10, passwordPerIp: 30 } });
+      (file.server as Record<string, unknown>).trustProxy = true;
+      svc = await startService({ file });
+    });
+    afterAll(() => svc.close());
+
+    it('the client is the address the proxy appended; a forged leftmost entry does not make a new client', async () => {
+      const via = (forged: string, real: string) =>
+        get(svc.url, authPath({ appru: APPRU }), { headers: { 'x-forwarded-for': `${forged}, ${real}` } });
+      expect((await via('198.51.100.1', '203.0.113.7')).res.status).toBe(200);
+      expect((await via('198.51.100.2', '203.0.113.7')).res.status).toBe(200);
+      const third = await via('198.51.100.3', '203.0.113.7');
+      expectErrorPage(third.res, third.html, 429, 'too_many_requests');
+      // Another real client behind the same proxy is counted on its own.
+      expect((await via('198.51.100.3', '203.0.113.8')).res.status).toBe(200);
+    });
+  });
+
   describe('passwordPerUser: 2', () => {
     let svc: TestService;
     beforeAll(async () => {
