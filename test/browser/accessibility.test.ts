@@ -6,22 +6,18 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { startService, type TestService } from '../helpers/service.js';
+import { demoServiceAndBrowser } from '../helpers/browser.js';
+import type { TestService } from '../helpers/service.js';
 import { hiddenValue } from '../helpers/html.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
+const fixture = demoServiceAndBrowser();
 let svc: TestService;
 let browser: Browser;
-
-beforeAll(async () => {
-  svc = await startService();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await svc?.close();
+beforeAll(() => {
+  svc = fixture.svc();
+  browser = fixture.browser();
 });
 
 interface Violation {

@@ -1,19 +1,15 @@
 /** A person signs in through the demo pages in a real browser (Debian chromium). */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { launchBrowser } from '../helpers/browser.js';
-import { startService, type TestService } from '../helpers/service.js';
+import { demoServiceAndBrowser } from '../helpers/browser.js';
+import type { TestService } from '../helpers/service.js';
 
+const fixture = demoServiceAndBrowser();
 let svc: TestService;
 let browser: Browser;
-
-beforeAll(async () => {
-  svc = await startService();
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await svc?.close();
+beforeAll(() => {
+  svc = fixture.svc();
+  browser = fixture.browser();
 });
 
 it('signs in through the demo pages and /demo/device shows the decoded, verified token', async () => {

@@ -1,7 +1,7 @@
 /** POST /introspect: the four body forms, the replay rule, client auth and hostile tokens. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../helpers/html.js';
-import { startService, type TestService } from '../helpers/service.js';
+import { startService, testConfigFile, type TestService } from '../helpers/service.js';
 import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
 import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
@@ -21,17 +21,14 @@ const tenant = (id: string, domain: string, audience?: string) => ({
 
 beforeAll(async () => {
   svc = await startService({
-    file: {
-      server: { publicUrl: 'http://127.0.0.1:{{PORT}}' },
-      store: { kind: 'sqlite', path: '{{DIR}}/db.sqlite' },
-      keys: { dir: '{{DIR}}/keys' },
+    file: testConfigFile({
       tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
       enrollmentServers: [
         { id: 'mdm', secret: SECRET },
         { id: 'only-fabrikam', secret: OTHER_SECRET, tenants: ['fabrikam'] },
       ],
       tenants: [tenant('contoso', 'contoso.test', 'urn:contoso:mdm'), tenant('fabrikam', 'fabrikam.test')],
-    },
+    }),
   });
 });
 afterAll(() => svc.close());

@@ -1,6 +1,6 @@
 /** Operator routes with a configured metrics token, and the admin API's bearer token. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startService, type TestService } from '../helpers/service.js';
+import { startService, testConfigFile, type TestService } from '../helpers/service.js';
 import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
@@ -9,14 +9,11 @@ let svc: TestService;
 
 beforeAll(async () => {
   svc = await startService({
-    file: {
-      server: { publicUrl: 'http://127.0.0.1:{{PORT}}' },
-      store: { kind: 'sqlite', path: '{{DIR}}/db.sqlite' },
-      keys: { dir: '{{DIR}}/keys' },
+    file: testConfigFile({
       metrics: { token: METRICS_TOKEN },
       admin: { token: ADMIN_TOKEN },
       tenants: [{ id: 'c', displayName: 'C', domains: ['c.test'], idp: { kind: 'local', users: [{ upn: 'a@c.test', passwordHash: hashPasswordSync('x') }] } }],
-    },
+    }),
   });
 });
 afterAll(() => svc.close());

@@ -1,7 +1,9 @@
 /** Debian's chromium driven by playwright-core, launched the way this machine allows. */
 import { existsSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { CHROMIUM_ARGS, DEFAULT_CHROMIUM } from '../../src/cli/simulate/browser-window.js';
+import { startService, type TestService } from './service.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? DEFAULT_CHROMIUM;
 
@@ -10,4 +12,19 @@ export async function launchBrowser(): Promise<Browser> {
     throw new Error(`chromium not found at ${CHROMIUM}: apt-get install chromium (.ci/run does), or set CHROMIUM_PATH`);
   }
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A demo-mode service and a browser for the whole test file; read them inside tests. */
+export function demoServiceAndBrowser(): { svc: () => TestService; browser: () => Browser } {
+  let svc: TestService | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    svc = await startService();
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await svc?.close();
+  });
+  return { svc: () => svc!, browser: () => browser! };
 }

@@ -70,3 +70,13 @@ export async function startService(opts: { file?: Record<string, unknown>; env?:
     },
   };
 }
+
+/** A config file on 127.0.0.1 with its store and keys in the test's temp dir; `extra` overrides. */
+export function testConfigFile(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    server: { publicUrl: 'http://127.0.0.1:{{PORT}}' },
+    store: { kind: 'sqlite', path: '{{DIR}}/db.sqlite' },
+    keys: { dir: '{{DIR}}/keys' },
+    ...extra,
+  };
+}
