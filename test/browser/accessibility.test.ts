@@ -99,12 +99,14 @@ it('the whole sign-in works with the keyboard alone', async () => {
   const ctx = await context('en');
   const page = await ctx.newPage();
   await page.goto(authUrl(undefined, `${svc.url}/demo/device`));
-  // The email field has focus on arrival: type, Enter submits.
+  // The email field gets focus on arrival (autofocus lands a moment after load): type, Enter submits.
+  const focused = (id: string) =>
+    page.waitForFunction((want) => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id === want, id, { timeout: 10_000 });
+  await focused('email');
   await page.keyboard.type('alice@example.com');
   await page.keyboard.press('Enter');
-  await page.locator('#password').waitFor();
   // With the user name known, focus is on the password field.
-  expect(await page.evaluate(() => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id)).toBe('password');
+  await focused('password');
   await page.keyboard.type('fedbridge-demo');
   await page.keyboard.press('Enter');
   await page.waitForURL(`${svc.url}/demo/device`);
