@@ -3,11 +3,10 @@
  * without the service running) and prints its ms-device-enrollment: deep link.
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
 import { openStore } from '../store/index.js';
-import { upstreamKinds } from '../upstreams/registry.js';
 import { issueInvitationLink } from '../invitations/link.js';
 import type { CliIO } from './io.js';
+import { loadCliConfig } from './config.js';
 
 export const LINK_USAGE =
   'usage: fedbridge link [--config FILE] --tenant ID --user UPN [--ownership 1|2|3] [--ttl SECONDS] [--servername URL]';
@@ -34,7 +33,7 @@ export async function linkCmd(args: string[], io: CliIO): Promise<number> {
     io.stderr(`${LINK_USAGE}\n`);
     return 2;
   }
-  const cfg = loadConfig(values.config ?? (io.env.FEDBRIDGE_CONFIG || undefined), io.env, { kinds: upstreamKinds });
+  const cfg = loadCliConfig(values, io);
   const store = await openStore(cfg.store);
   try {
     const now = Date.now();

@@ -2,14 +2,14 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
-import { loadConfig, ConfigError, type Config } from '../config/load.js';
-import { upstreamKinds } from '../upstreams/registry.js';
+import { ConfigError } from '../config/load.js';
 import { serve } from '../service.js';
 import { KeyRing, rotateKeys } from '../tokens/keys.js';
 import { hashPasswordSync } from '../upstreams/local/password.js';
 import { checkEnrollmentInput } from '../verify/check.js';
 import { audienceResolver } from '../http/deps.js';
 import { processIO, readAll, type CliIO } from './io.js';
+import { loadCliConfig } from './config.js';
 import { linkCmd } from './link.js';
 import { simulateCmd } from './simulate/index.js';
 
@@ -28,30 +28,22 @@ The config file may also be given as FEDBRIDGE_CONFIG.`;
 
 type Cmd = (args: string[], io: CliIO) => Promise<number>;
 
-function configFile(values: { config?: string }, io: CliIO): string | undefined {
-  return values.config ?? (io.env.FEDBRIDGE_CONFIG || undefined);
-}
-
-function load(file: string | undefined, io: CliIO): Config {
-  return loadConfig(file, io.env, { kinds: upstreamKinds });
-}
-
 const serveCmd: Cmd = async (args, io) => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
-  await serve(load(configFile(values, io), io));
+  await serve(loadCliConfig(values, io));
   return new Promise<number>(() => {}); // runs until a signal ends the process
 };
 
 const configCheck: Cmd = async (args, io) => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
-  const cfg = load(configFile(values, io), io);
+  const cfg = loadCliConfig(values, io);
   io.stdout(`ok: ${cfg.source ?? 'demo mode (no config file)'}: ${cfg.tenants.length} tenant(s), issuer ${cfg.server.publicUrl}\n`);
   return 0;
 };
 
 const keysCmd: Cmd = async (args, io) => {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
-  const cfg = load(configFile(values, io), io);
+  const cfg = loadCliConfig(values, io);
   const timing = { jwksMaxAgeSeconds: cfg.keys.jwksMaxAgeSeconds, tokenTtlSeconds: cfg.tokens.ttlSeconds };
   const now = Date.now();
   if (positionals[0] === 'rotate') {
@@ -121,7 +113,7 @@ const tokenVerify: Cmd = async (args, io) => {
     keys = await fetchJwks(values.jwks);
     issuer = values.issuer ?? values.jwks.replace(/\/\.well-known\/jwks\.json$/, '');
   } else {
-    const cfg = load(configFile(values, io), io);
+    const cfg = loadCliConfig(values, io);
     const ring = await KeyRing.open(cfg.keys.dir, cfg.keys.algorithm, { jwksMaxAgeSeconds: cfg.keys.jwksMaxAgeSeconds, tokenTtlSeconds: cfg.tokens.ttlSeconds }, now);
     keys = ring.verifier(now);
     issuer = values.issuer ?? cfg.server.publicUrl;
