@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type Koa from 'koa';
 import type { Config } from './config/load.js';
 import { openStore } from './store/index.js';
-import { KeyRing } from './tokens/keys.js';
+import { KeyRing, keyTiming } from './tokens/keys.js';
 import { createUpstream } from './upstreams/registry.js';
 import type { Upstream } from './upstreams/types.js';
 import { AuditQueue } from './observability/audit.js';
@@ -44,7 +44,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   const keys = await KeyRing.open(
     config.keys.dir,
     config.keys.algorithm,
-    { jwksMaxAgeSeconds: config.keys.jwksMaxAgeSeconds, tokenTtlSeconds: config.tokens.ttlSeconds },
+    keyTiming(config),
     clock.now(),
     clock.now,
   );

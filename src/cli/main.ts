@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { ConfigError } from '../config/load.js';
 import { serve } from '../service.js';
-import { KeyRing, rotateKeys } from '../tokens/keys.js';
+import { KeyRing, keyTiming, rotateKeys } from '../tokens/keys.js';
 import { hashPasswordSync } from '../upstreams/local/password.js';
 import { checkEnrollmentInput } from '../verify/check.js';
 import { audienceResolver } from '../http/deps.js';
@@ -44,7 +44,7 @@ const configCheck: Cmd = async (args, io) => {
 const keysCmd: Cmd = async (args, io) => {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { config: { type: 'string' } } });
   const cfg = loadCliConfig(values, io);
-  const timing = { jwksMaxAgeSeconds: cfg.keys.jwksMaxAgeSeconds, tokenTtlSeconds: cfg.tokens.ttlSeconds };
+  const timing = keyTiming(cfg);
   const now = Date.now();
   if (positionals[0] === 'rotate') {
     const r = await rotateKeys(cfg.keys.dir, cfg.keys.algorithm, timing, now);
@@ -114,7 +114,7 @@ const tokenVerify: Cmd = async (args, io) => {
     issuer = values.issuer ?? values.jwks.replace(/\/\.well-known\/jwks\.json$/, '');
   } else {
     const cfg = loadCliConfig(values, io);
-    const ring = await KeyRing.open(cfg.keys.dir, cfg.keys.algorithm, { jwksMaxAgeSeconds: cfg.keys.jwksMaxAgeSeconds, tokenTtlSeconds: cfg.tokens.ttlSeconds }, now);
+    const ring = await KeyRing.open(cfg.keys.dir, cfg.keys.algorithm, keyTiming(cfg), now);
     keys = ring.verifier(now);
     issuer = values.issuer ?? cfg.server.publicUrl;
     if (!values.audience) {

@@ -43,6 +43,11 @@ export interface KeyTiming {
   tokenTtlSeconds: number;
 }
 
+/** Key timing from the configuration's `keys.jwksMaxAgeSeconds` and `tokens.ttlSeconds`. */
+export function keyTiming(cfg: { keys: { jwksMaxAgeSeconds: number }; tokens: { ttlSeconds: number } }): KeyTiming {
+  return { jwksMaxAgeSeconds: cfg.keys.jwksMaxAgeSeconds, tokenTtlSeconds: cfg.tokens.ttlSeconds };
+}
+
 /** Extra published time after the last token a retired key signed, for clock skew. */
 const SKEW_MS = 60_000;
 
