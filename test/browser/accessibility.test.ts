@@ -5,20 +5,13 @@
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { demoServiceAndBrowser } from '../helpers/browser.js';
-import type { TestService } from '../helpers/service.js';
 import { hiddenValue } from '../helpers/html.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
-const fixture = demoServiceAndBrowser();
-let svc: TestService;
-let browser: Browser;
-beforeAll(() => {
-  svc = fixture.svc();
-  browser = fixture.browser();
-});
+const env = demoServiceAndBrowser();
 
 interface Violation {
   id: string;
@@ -40,11 +33,11 @@ async function axeViolations(page: Page): Promise<string[]> {
 
 async function context(locale: string): Promise<BrowserContext> {
   // bypassCSP only lets the test inject axe; the pages' own CSP is tested elsewhere.
-  return browser.newContext({ bypassCSP: true, locale, extraHTTPHeaders: { 'accept-language': locale } });
+  return env.browser.newContext({ bypassCSP: true, locale, extraHTTPHeaders: { 'accept-language': locale } });
 }
 
 const authUrl = (hint?: string, appru = APPRU) =>
-  `${svc.url}/auth?appru=${encodeURIComponent(appru)}${hint ? `&login_hint=${encodeURIComponent(hint)}` : ''}`;
+  `${env.svc.url}/auth?appru=${encodeURIComponent(appru)}${hint ? `&login_hint=${encodeURIComponent(hint)}` : ''}`;
 
 describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
   let ctx: BrowserContext;
@@ -54,7 +47,7 @@ describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
   afterAll(() => ctx.close());
 
   const pages: Array<[string, (page: Page) => Promise<unknown>]> = [
-    ['the demo home page', (p) => p.goto(`${svc.url}/`)],
+    ['the demo home page', (p) => p.goto(`${env.svc.url}/`)],
     ['the email page', (p) => p.goto(authUrl())],
     ['the email page with "no organization found"', (p) => p.goto(authUrl('eve@nowhere.test'))],
     ['the password page', (p) => p.goto(authUrl('alice@example.com'))],
@@ -82,7 +75,7 @@ describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
   it('the wresult page (its markup; the auto-submit is switched off to look at it)', async () => {
     const first = await fetch(authUrl('alice@example.com'), { headers: { 'accept-language': locale } });
     const state = hiddenValue(await first.text(), 'state')!;
-    const res = await fetch(`${svc.url}/auth/password`, {
+    const res = await fetch(`${env.svc.url}/auth/password`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': locale },
       body: new URLSearchParams({ state, username: 'alice@example.com', password: 'fedbridge-demo' }),
@@ -98,7 +91,7 @@ describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
 it('the whole sign-in works with the keyboard alone', async () => {
   const ctx = await context('en');
   const page = await ctx.newPage();
-  await page.goto(authUrl(undefined, `${svc.url}/demo/device`));
+  await page.goto(authUrl(undefined, `${env.svc.url}/demo/device`));
   // The email field gets focus on arrival (autofocus lands a moment after load): type, Enter submits.
   const focused = (id: string) =>
     page.waitForFunction((want) => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id === want, id, { timeout: 10_000 });
@@ -109,7 +102,7 @@ it('the whole sign-in works with the keyboard alone', async () => {
   await focused('password');
   await page.keyboard.type('fedbridge-demo');
   await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/demo/device`);
+  await page.waitForURL(`${env.svc.url}/demo/device`);
   expect(await page.locator('#verdict').textContent()).toMatch(/verifies/);
   await ctx.close();
 });

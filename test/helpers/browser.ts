@@ -14,17 +14,16 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
-/** A demo-mode service and a browser for the whole test file; read them inside tests. */
-export function demoServiceAndBrowser(): { svc: () => TestService; browser: () => Browser } {
-  let svc: TestService | undefined;
-  let browser: Browser | undefined;
+/** A demo-mode service and a browser for the whole test file, filled in by beforeAll. */
+export function demoServiceAndBrowser(): { svc: TestService; browser: Browser } {
+  const env = {} as { svc: TestService; browser: Browser };
   beforeAll(async () => {
-    svc = await startService();
-    browser = await launchBrowser();
+    env.svc = await startService();
+    env.browser = await launchBrowser();
   });
   afterAll(async () => {
-    await browser?.close();
-    await svc?.close();
+    await env.browser?.close();
+    await env.svc?.close();
   });
-  return { svc: () => svc!, browser: () => browser! };
+  return env;
 }
