@@ -29,6 +29,8 @@ const policy = z
     allowedGroups: z.array(z.string()).default([]),
     requireHintMatch: z.boolean().default(true),
     requireInvitation: z.boolean().default(false),
+    /** Off by default: the signed-in UPN's domain must be one of the tenant's domains (contract §2). */
+    allowForeignDomains: z.boolean().default(false),
   })
   .strict();
 
@@ -113,7 +115,7 @@ const tenant = z
     domains: z.array(z.string().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'is not a domain name')).min(1),
     audience: z.string().min(1).optional(),
     branding: branding.default({}),
-    policy: policy.default({ requireMfa: false, allowedGroups: [], requireHintMatch: true, requireInvitation: false }),
+    policy: policy.default({ requireMfa: false, allowedGroups: [], requireHintMatch: true, requireInvitation: false, allowForeignDomains: false }),
     idp: idpSchema,
   })
   .strict();
@@ -176,9 +178,11 @@ export const configSchema = z
         passwordPerUser: z.number().int().min(0).default(10),
         passwordPerIp: z.number().int().min(0).default(30),
         authPerIp: z.number().int().min(0).default(600),
+        /** Days an address where a user signed in successfully keeps its own password budget (smart lockout). */
+        familiarDays: z.number().int().min(0).max(365).default(30),
       })
       .strict()
-      .default({ passwordPerUser: 10, passwordPerIp: 30, authPerIp: 600 }),
+      .default({ passwordPerUser: 10, passwordPerIp: 30, authPerIp: 600, familiarDays: 30 }),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
