@@ -7,6 +7,7 @@ import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from '
  *   jti:<jti>             hash    dev, exp
  *   inv:<id>              hash    data (Invitation JSON without usedAt), exp, used ('' = unused)
  *   ctr:<key>:<window>    string  counter
+ *   fam:<subject>         zset    score = expiresAt, member = normalized address (familiar addresses)
  *   audit, audit:t:<tid>  zset    score = at, member = <seq>|<event JSON>
  *   audit:seq             string  insertion sequence (tie-break and member uniqueness)
  *
@@ -38,6 +39,17 @@ return 1`,
   hit: `local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return n`,
+  release: `local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then redis.call('DECR', KEYS[1]) end
+return 0`,
+  // ARGV: address, expiresAt, now. Extends (never shortens) the address's expiry, drops
+  // expired members, and keeps the key as long as its longest-lived member.
+  remember: `local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not cur or tonumber(cur) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if top[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[3])))) end
+return 0`,
 };
 
 type ScriptedRedis = Redis & {
@@ -45,6 +57,8 @@ type ScriptedRedis = Redis & {
   fbConsume(key: string, deviceId: string, expiresAt: number, now: number, ttl: number): Promise<ConsumeResult>;
   fbUseInvitation(key: string, now: number): Promise<number>;
   fbHit(key: string, ttl: number): Promise<number>;
+  fbRelease(key: string): Promise<number>;
+  fbRemember(key: string, address: string, expiresAt: number, now: number): Promise<number>;
 };
 
 export interface RedisStoreOptions {
@@ -90,6 +104,8 @@ export class RedisStore implements Store {
     redis.defineCommand('fbConsume', { numberOfKeys: 1, lua: LUA.consume });
     redis.defineCommand('fbUseInvitation', { numberOfKeys: 1, lua: LUA.useInvitation });
     redis.defineCommand('fbHit', { numberOfKeys: 1, lua: LUA.hit });
+    redis.defineCommand('fbRelease', { numberOfKeys: 1, lua: LUA.release });
+    redis.defineCommand('fbRemember', { numberOfKeys: 1, lua: LUA.remember });
     try {
       await whenReady(redis);
     } catch (err) {
@@ -155,6 +171,19 @@ export class RedisStore implements Store {
     return Number((await this.redis.get(`ctr:${key}:${Math.floor(now / windowMs)}`)) ?? 0);
   }
 
+  async release(key: string, windowMs: number, now: number): Promise<void> {
+    await this.redis.fbRelease(`ctr:${key}:${Math.floor(now / windowMs)}`);
+  }
+
+  async rememberAddress(subject: string, address: string, expiresAt: number, now: number): Promise<void> {
+    await this.redis.fbRemember(`fam:${subject}`, address, expiresAt, now);
+  }
+
+  async isFamiliarAddress(subject: string, address: string, now: number): Promise<boolean> {
+    const score = await this.redis.zscore(`fam:${subject}`, address);
+    return score !== null && Number(score) > now;
+  }
+
   async appendAudit(events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
     const last = await this.redis.incrby('audit:seq', events.length);
@@ -182,7 +211,11 @@ export class RedisStore implements Store {
     return members.map((m) => JSON.parse(m.slice(m.indexOf('|') + 1)) as AuditEvent);
   }
 
-  /** Redis drops expired keys itself (PX TTLs); reads already ignore logically expired ones. */
+  /**
+   * Redis drops expired keys itself (PX TTLs); reads already ignore logically expired ones.
+   * A user's familiar addresses share one key that lives as long as its newest member; expired
+   * members are dropped whenever that user signs in again, and are never read as familiar.
+   */
   async purgeExpired(_now: number): Promise<void> {}
 
   async ping(): Promise<void> {

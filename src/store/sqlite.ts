@@ -19,6 +19,10 @@ CREATE INDEX IF NOT EXISTS invitations_exp ON invitations (expires_at);
 CREATE TABLE IF NOT EXISTS counters (
   key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires_at INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS counters_exp ON counters (expires_at);
+CREATE TABLE IF NOT EXISTS familiar (
+  subject TEXT NOT NULL, address TEXT NOT NULL, expires_at INTEGER NOT NULL,
+  PRIMARY KEY (subject, address));
+CREATE INDEX IF NOT EXISTS familiar_exp ON familiar (expires_at);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, type TEXT NOT NULL,
   tenant_id TEXT, event TEXT NOT NULL);
@@ -76,13 +80,19 @@ export class SqliteStore implements Store {
          ON CONFLICT (key) DO UPDATE SET count = count + 1 RETURNING count`),
       count: p<[string, number], { count: number }>(
         'SELECT count FROM counters WHERE key = ? AND expires_at > ?'),
+      release: p<[string]>('UPDATE counters SET count = count - 1 WHERE key = ? AND count > 0'),
+      remember: p<[string, string, number]>(
+        `INSERT INTO familiar (subject, address, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (subject, address) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`),
+      familiar: p<[string, string, number], { one: number }>(
+        'SELECT 1 AS one FROM familiar WHERE subject = ? AND address = ? AND expires_at > ?'),
       addAudit: p<[number, string, string | null, string]>(
         'INSERT INTO audit (at, type, tenant_id, event) VALUES (?, ?, ?, ?)'),
       listAudit: p<[number, number], { event: string }>(
         'SELECT event FROM audit WHERE at < ? ORDER BY at DESC, id DESC LIMIT ?'),
       listAuditTenant: p<[string, number, number], { event: string }>(
         'SELECT event FROM audit WHERE tenant_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?'),
-      purge: ['transactions', 'consumed', 'invitations', 'counters'].map((t) =>
+      purge: ['transactions', 'consumed', 'invitations', 'counters', 'familiar'].map((t) =>
         p<[number]>(`DELETE FROM ${t} WHERE expires_at <= ?`)),
       ping: p<[]>('SELECT 1'),
     };
@@ -166,6 +176,18 @@ export class SqliteStore implements Store {
 
   async count(key: string, windowMs: number, now: number): Promise<number> {
     return this.s.count.get(`${key}:${Math.floor(now / windowMs)}`, now)?.count ?? 0;
+  }
+
+  async release(key: string, windowMs: number, now: number): Promise<void> {
+    this.s.release.run(`${key}:${Math.floor(now / windowMs)}`);
+  }
+
+  async rememberAddress(subject: string, address: string, expiresAt: number, _now: number): Promise<void> {
+    this.s.remember.run(subject, address, expiresAt);
+  }
+
+  async isFamiliarAddress(subject: string, address: string, now: number): Promise<boolean> {
+    return this.s.familiar.get(subject, address, now) !== undefined;
   }
 
   async appendAudit(events: AuditEvent[]): Promise<void> {

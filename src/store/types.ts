@@ -80,11 +80,24 @@ export interface Store {
   hit(key: string, windowMs: number, now: number): Promise<number>;
   /** Current count of a fixed-window counter without adding. */
   count(key: string, windowMs: number, now: number): Promise<number>;
+  /**
+   * Gives back one hit of the window `now` falls in (never below zero): a reserved attempt
+   * that turned out not to count (a right password). Pass the `now` the hit was taken with.
+   */
+  release(key: string, windowMs: number, now: number): Promise<void>;
+
+  /**
+   * Remembers that `subject` signed in successfully from `address` (a normalized network,
+   * see src/actions/ratelimit.ts) until `expiresAt`; remembering again extends, never shortens.
+   */
+  rememberAddress(subject: string, address: string, expiresAt: number, now: number): Promise<void>;
+  /** Has `subject` signed in from `address` (and is that memory still live at `now`)? */
+  isFamiliarAddress(subject: string, address: string, now: number): Promise<boolean>;
 
   appendAudit(events: AuditEvent[]): Promise<void>;
   listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]>;
 
-  /** Deletes expired transactions, markers, counters and invitations. */
+  /** Deletes expired transactions, markers, counters, invitations and familiar addresses. */
   purgeExpired(now: number): Promise<void>;
   /** Cheap round trip for /readyz. */
   ping(): Promise<void>;

@@ -250,6 +250,69 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         expect(await store.count(key, HOUR, now)).toBe(20);
       });
+
+      it('release gives one hit back in the window of `now`, never below zero', async () => {
+        const key = uid('ctr');
+        const now = windowStart(MIN);
+        await store.hit(key, MIN, now);
+        await store.hit(key, MIN, now);
+        await store.release(key, MIN, now + 1);
+        expect(await store.count(key, MIN, now + 2)).toBe(1);
+        // the next window's counter is another counter: releasing there leaves this one alone
+        await store.release(key, MIN, now + MIN);
+        expect(await store.count(key, MIN, now)).toBe(1);
+        expect(await store.count(key, MIN, now + MIN)).toBe(0);
+        await store.release(key, MIN, now);
+        await store.release(key, MIN, now);
+        await store.release(uid('never-hit'), MIN, now);
+        expect(await store.count(key, MIN, now)).toBe(0);
+        expect(await store.hit(key, MIN, now)).toBe(1);
+      });
+
+      it('concurrent hits past a limit: exactly `limit` callers see a count within it', async () => {
+        const key = uid('ctr');
+        const now = windowStart(HOUR);
+        const results = await Promise.all(Array.from({ length: 40 }, () => store.hit(key, HOUR, now)));
+        expect(results.filter((n) => n <= 3)).toHaveLength(3);
+      });
+    });
+
+    describe('familiar addresses', () => {
+      it('are remembered per subject and per address', async () => {
+        const now = Date.now();
+        const [alice, bob] = [uid('alice'), uid('bob')];
+        expect(await store.isFamiliarAddress(alice, '192.0.2.1', now)).toBe(false);
+        await store.rememberAddress(alice, '192.0.2.1', now + HOUR, now);
+        await store.rememberAddress(alice, '2001:db8:1::/64', now + HOUR, now);
+        expect(await store.isFamiliarAddress(alice, '192.0.2.1', now + 1)).toBe(true);
+        expect(await store.isFamiliarAddress(alice, '2001:db8:1::/64', now + 1)).toBe(true);
+        expect(await store.isFamiliarAddress(alice, '192.0.2.2', now + 1)).toBe(false);
+        expect(await store.isFamiliarAddress(bob, '192.0.2.1', now + 1)).toBe(false);
+      });
+
+      it('expire at expiresAt; remembering again extends and never shortens', async () => {
+        const now = Date.now();
+        const who = uid('user');
+        await store.rememberAddress(who, '198.51.100.7', now + MIN, now);
+        expect(await store.isFamiliarAddress(who, '198.51.100.7', now + MIN - 1)).toBe(true);
+        expect(await store.isFamiliarAddress(who, '198.51.100.7', now + MIN)).toBe(false);
+        await store.rememberAddress(who, '198.51.100.7', now + HOUR, now + 1);
+        expect(await store.isFamiliarAddress(who, '198.51.100.7', now + HOUR - 1)).toBe(true);
+        await store.rememberAddress(who, '198.51.100.7', now + 2 * MIN, now + 2);
+        expect(await store.isFamiliarAddress(who, '198.51.100.7', now + HOUR - 1)).toBe(true);
+        expect(await store.isFamiliarAddress(who, '198.51.100.7', now + HOUR)).toBe(false);
+      });
+
+      it('an expired address of a user does not make a newer one expire, nor the other way round', async () => {
+        const now = Date.now();
+        const who = uid('user');
+        await store.rememberAddress(who, '203.0.113.1', now + MIN, now);
+        await store.rememberAddress(who, '203.0.113.2', now + 3 * MIN, now + 2 * MIN); // the first has expired by then
+        expect(await store.isFamiliarAddress(who, '203.0.113.1', now + 2 * MIN)).toBe(false);
+        expect(await store.isFamiliarAddress(who, '203.0.113.2', now + 2 * MIN)).toBe(true);
+        await store.rememberAddress(who, '203.0.113.1', now + HOUR, now + 2 * MIN);
+        expect(await store.isFamiliarAddress(who, '203.0.113.1', now + 2 * MIN)).toBe(true);
+      });
     });
 
     describe('audit', () => {
@@ -331,6 +394,9 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         await store.hit(longCtr, HOUR, now);
         const tenant = uid('tenant');
         await store.appendAudit([{ at: now - 2 * HOUR, type: 'old', tenantId: tenant }]);
+        const [shortFam, longFam] = ['fam', 'fam'].map(uid);
+        await store.rememberAddress(shortFam, '192.0.2.10', now + MIN, now);
+        await store.rememberAddress(longFam, '192.0.2.10', now + HOUR, now);
 
         await store.purgeExpired(later);
 
@@ -345,6 +411,8 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         expect(await store.getInvitation(shortInv.id, later)).toBeNull();
         expect(await store.consumedBy(shortJti, later)).toBeNull();
         expect(await store.count(shortCtr, MIN, later)).toBe(0);
+        expect(await store.isFamiliarAddress(longFam, '192.0.2.10', later)).toBe(true);
+        expect(await store.isFamiliarAddress(shortFam, '192.0.2.10', later)).toBe(false);
         // a purged jti may be consumed afresh
         expect(await store.consumeToken(shortJti, 'dev-B', later + MIN, later)).toBe('consumed');
       });

@@ -47,6 +47,27 @@ describe('RedisStore specifics', () => {
     }
   });
 
+  it("keeps a user's familiar addresses in one key that lives as long as its newest member", async () => {
+    const prefix = `fam-${randomUUID()}:`;
+    const store = await RedisStore.open(server.url, { keyPrefix: prefix });
+    const raw = new Redis(server.url);
+    try {
+      const now = Date.now();
+      await store.rememberAddress('t:ann', '192.0.2.1', now + 60_000, now);
+      await store.rememberAddress('t:ann', '192.0.2.2', now + 3_600_000, now);
+      expect(await raw.keys(`${prefix}*`)).toEqual([`${prefix}fam:t:ann`]);
+      const pttl = await raw.pttl(`${prefix}fam:t:ann`);
+      expect(pttl).toBeGreaterThan(3_500_000);
+      expect(pttl).toBeLessThanOrEqual(3_600_000);
+      // Remembering later drops the members that have expired by then.
+      await store.rememberAddress('t:ann', '192.0.2.2', now + 3_600_000, now + 120_000);
+      expect(await raw.zrange(`${prefix}fam:t:ann`, 0, -1)).toEqual(['192.0.2.2']);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
   it('defaults to the fedbridge: prefix via openStore', async () => {
     const store = await openStore({ kind: 'redis', url: server.url });
     const raw = new Redis(server.url);

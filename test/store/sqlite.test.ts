@@ -57,11 +57,15 @@ describe('SqliteStore specifics', () => {
       id: 'i', tenantId: 't', upn: 'u', ownership: 0, createdAt: now, expiresAt: now + 10, usedAt: null,
     });
     await store.hit('c', 10, now);
+    await store.rememberAddress('f', '192.0.2.1', now + 10, now);
+    await store.rememberAddress('g', '192.0.2.1', now + 11, now);
     await store.purgeExpired(now + 10);
     // Read with the old clock: only a physical delete makes these disappear.
     expect(await store.consumedBy('j', now)).toBeNull();
     expect(await store.getInvitation('i', now)).toBeNull();
     expect(await store.count('c', 10, now)).toBe(0);
+    expect(await store.isFamiliarAddress('f', '192.0.2.1', now)).toBe(false);
+    expect(await store.isFamiliarAddress('g', '192.0.2.1', now)).toBe(true);
     await store.close();
   });
 });
