@@ -8,7 +8,7 @@ import {
   NS_XSD,
   NS_XSI,
 } from './constants.js';
-import { headerValue, soapParts } from './envelope.js';
+import { SOAP_XML_LIMITS, headerValue, soapParts } from './envelope.js';
 import { xmlEscape } from './faults.js';
 import { XmlError, childByLocalName, childElements, parseXml, text, type ParseXmlOptions } from './xml.js';
 
@@ -25,7 +25,8 @@ export interface DiscoverRequest {
 
 /** Parses a Discover request by local names only (the sample's namespace has a trailing slash). */
 export function parseDiscoverRequest(xml: string, opts?: ParseXmlOptions): DiscoverRequest {
-  const doc = parseXml(xml, opts);
+  // The endpoint is unauthenticated: nesting and namespace limits are checked before parsing.
+  const doc = parseXml(xml, { ...SOAP_XML_LIMITS, ...opts });
   const { header, body } = soapParts(doc.documentElement);
   const discover = childByLocalName(body, 'Discover');
   if (!discover) throw new XmlError('malformed', 'no Discover element in Body');

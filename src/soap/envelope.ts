@@ -4,6 +4,7 @@ import {
   attrByLocalName,
   childByLocalName,
   childElements,
+  descendantElements,
   elementsByLocalName,
   parseXml,
   text,
@@ -46,13 +47,28 @@ export function headerValue(header: Element | null, name: string): string | null
   return el ? text(el) : null;
 }
 
-/** Parses a GetPolicies or RST (Enroll) request without judging its tokens. */
+/**
+ * Limits for MS-MDE2 messages (Discover, GetPolicies, Enroll), checked before parsing. A real
+ * Enroll request nests 6 deep, declares under 10 namespaces and holds under 60 elements.
+ */
+export const SOAP_XML_LIMITS = { maxDepth: 32, maxNamespaceDeclarations: 64, maxElements: 1024 } as const;
+
+/**
+ * Parses a GetPolicies or RST (Enroll) request without judging its tokens.
+ *
+ * What the message is comes from its Body alone, never from the WS-Addressing Action
+ * (contract §3): a sender chooses the Action, and an MDM that routes on it must not be able
+ * to make an Enroll pass for a GetPolicies. A Body with a RequestSecurityToken anywhere is an
+ * Enroll; a Body with a GetPolicies element and nothing of an Enroll is a GetPolicies; a Body
+ * that is neither says null. Anything ambiguous is refused as malformed (XmlError).
+ */
 export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): EnrollmentEnvelope {
-  const doc = parseXml(xml, opts);
+  const doc = parseXml(xml, { ...SOAP_XML_LIMITS, ...opts });
   const { header, body } = soapParts(doc.documentElement);
-  const additionalContext = readAdditionalContext(body);
+  const { message, rst } = messageKind(body);
+  const additionalContext = rst ? readAdditionalContext(body, rst) : {};
   return {
-    message: messageKind(headerValue(header, 'Action'), body),
+    message,
     messageId: headerValue(header, 'MessageID'),
     tokens: header ? readHeaderTokens(header) : [],
     deviceId: additionalContext['DeviceID'] ?? null,
@@ -60,16 +76,42 @@ export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): En
   };
 }
 
-function messageKind(action: string | null, body: Element): EnrollmentEnvelope['message'] {
-  if (action?.endsWith('IPolicy/GetPolicies')) return 'GetPolicies';
-  if (action?.endsWith('RST/wstep')) return 'Enroll';
-  const first = childElements(body)[0];
-  if (first?.localName === 'GetPolicies') return 'GetPolicies';
-  if (first?.localName === 'RequestSecurityToken') return 'Enroll';
-  return null;
+// What only an Enroll (WS-Trust RST) carries; none of it may appear in a GetPolicies.
+const ENROLL_PARTS = new Set(['AdditionalContext', 'ContextItem', 'BinarySecurityToken', 'TokenType', 'RequestType']);
+
+function messageKind(body: Element): { message: EnrollmentEnvelope['message']; rst: Element | null } {
+  const rsts: Element[] = [];
+  const getPolicies: Element[] = [];
+  let enrollPart: string | null = null;
+  for (const el of descendantElements(body)) {
+    const name = el.localName ?? '';
+    if (name === 'RequestSecurityToken') rsts.push(el);
+    else if (name === 'GetPolicies') getPolicies.push(el);
+    else if (ENROLL_PARTS.has(name) || name.startsWith('RequestSecurityToken')) enrollPart ??= name;
+  }
+  if (rsts.length > 1) throw new XmlError('malformed', 'more than one RequestSecurityToken in the Body');
+  if (rsts.length === 1) {
+    if (getPolicies.length > 0) throw new XmlError('malformed', 'the Body carries both a GetPolicies and a RequestSecurityToken');
+    return { message: 'Enroll', rst: rsts[0]! };
+  }
+  if (enrollPart) throw new XmlError('malformed', `${enrollPart} in a Body without RequestSecurityToken`);
+  if (getPolicies.length > 1) throw new XmlError('malformed', 'more than one GetPolicies in the Body');
+  return { message: getPolicies.length === 1 ? 'GetPolicies' : null, rst: null };
+}
+
+const TEXT_NODE = 3;
+
+/** The element's content when it is character data only (no element, comment or CDATA), trimmed. */
+function textOnly(el: Element, what: string): string {
+  for (let c = el.firstChild; c; c = c.nextSibling) {
+    if (c.nodeType !== TEXT_NODE) throw new XmlError('malformed', `${what} must hold text only`);
+  }
+  return text(el);
 }
 
 // Only Header/Security/BinarySecurityToken counts: the Body's PKCS#10 BST is a CSR, not a credential.
+// Its content must be plain text: a reader that takes the first text node, or skips comments
+// and CDATA differently, must not see another token than we do.
 function readHeaderTokens(header: Element): BinarySecurityToken[] {
   const tokens: BinarySecurityToken[] = [];
   for (const security of childElements(header)) {
@@ -79,27 +121,55 @@ function readHeaderTokens(header: Element): BinarySecurityToken[] {
       tokens.push({
         valueType: (attrByLocalName(bst, 'ValueType') ?? '').trim(),
         encodingType: attrByLocalName(bst, 'EncodingType')?.trim() ?? null,
-        value: text(bst),
+        value: textOnly(bst, 'a BinarySecurityToken'),
       });
     }
   }
   return tokens;
 }
 
-// First occurrence of a Name wins, so a repeated DeviceID cannot override the first one.
-function readAdditionalContext(body: Element): Record<string, string> {
+/**
+ * The RST's own AdditionalContext (a direct child), and no other anywhere in the Body: a decoy
+ * placed elsewhere is refused, not skipped, since an MDM reading the first one in document
+ * order would enroll another device than the one the token is bound to. Within it, the first
+ * value of a repeated item wins (Windows repeats MAC), except DeviceID, which must be unique.
+ */
+function readAdditionalContext(body: Element, rst: Element): Record<string, string> {
+  const contexts = elementsByLocalName(body, 'AdditionalContext');
+  if (contexts.length === 0) return {};
+  if (contexts.length > 1) throw new XmlError('malformed', 'more than one AdditionalContext');
+  const context = contexts[0]!;
+  if (context.parentNode !== rst) throw new XmlError('malformed', 'the AdditionalContext is not the RequestSecurityToken\'s own');
+  const own = childElements(context);
+  if (elementsByLocalName(body, 'ContextItem').some((item) => item.parentNode !== context)) {
+    throw new XmlError('malformed', 'a ContextItem outside the AdditionalContext');
+  }
   const items = new Map<string, string>();
-  for (const context of elementsByLocalName(body, 'AdditionalContext')) {
-    for (const item of childElements(context)) {
-      if (item.localName !== 'ContextItem') continue;
-      const name = attrByLocalName(item, 'Name')?.trim();
-      if (!name || items.has(name)) continue;
-      const value = childByLocalName(item, 'Value');
-      items.set(name, value ? text(value) : '');
-    }
+  for (const item of own) {
+    if (item.localName !== 'ContextItem') continue;
+    const name = contextItemName(item);
+    const isDeviceId = name === 'DeviceID';
+    if (isDeviceId && items.has(name)) throw new XmlError('malformed', 'more than one DeviceID');
+    if (!name || items.has(name)) continue;
+    const values = childElements(item).filter((v) => v.localName === 'Value');
+    if (isDeviceId && values.length !== 1) throw new XmlError('malformed', 'a DeviceID needs exactly one Value');
+    const value = values[0];
+    items.set(name, value ? (isDeviceId ? textOnly(value, 'the DeviceID') : text(value)) : '');
   }
   // fromEntries defines own properties, so a "__proto__" item stays plain data.
   return Object.fromEntries(items);
+}
+
+/** A ContextItem's Name, refused when written twice (Name and p:Name): readers would disagree. */
+function contextItemName(item: Element): string | undefined {
+  let names = 0;
+  const attrs = item.attributes;
+  for (let i = 0; i < attrs.length; i++) {
+    const a = attrs.item(i);
+    if (a && a.localName === 'Name' && a.prefix !== 'xmlns') names++;
+  }
+  if (names > 1) throw new XmlError('malformed', 'a ContextItem with two Name attributes');
+  return attrByLocalName(item, 'Name')?.trim();
 }
 
 // Strict decoders for token text. Node's own base64 decoder silently skips bad

@@ -16,9 +16,23 @@ export class XmlError extends Error {
 export interface ParseXmlOptions {
   /** Upper bound on the UTF-8 size of the input; default 256 KiB. */
   maxBytes?: number;
+  /** Deepest element nesting accepted (the root is depth 1); default 64. */
+  maxDepth?: number;
+  /** Namespace declarations (`xmlns`, `xmlns:p`) accepted in the whole document; default 512. */
+  maxNamespaceDeclarations?: number;
+  /** Elements accepted in the whole document; default: no limit beyond maxBytes. */
+  maxElements?: number;
 }
 
 export const DEFAULT_MAX_XML_BYTES = 256 * 1024;
+
+/**
+ * Generous defaults, for any caller: SAML and WS-Federation documents (federation metadata
+ * declares a namespace on every ClaimType) stay well inside them. What they stop is the
+ * parser's superlinear cost: its work per element grows with depth, and every element that
+ * declares a namespace copies the whole map in scope (see bench/xml-amplification.js).
+ */
+export const DEFAULT_XML_LIMITS = { maxDepth: 64, maxNamespaceDeclarations: 512 } as const;
 
 const ELEMENT_NODE = 1;
 const PROCESSING_INSTRUCTION_NODE = 7;
@@ -39,6 +53,11 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
     throw new XmlError('too_large', `more than ${maxBytes} bytes`);
   }
   if (DTD_PATTERN.test(text)) throw new XmlError('dtd_refused');
+  prescan(text, {
+    maxDepth: opts.maxDepth ?? DEFAULT_XML_LIMITS.maxDepth,
+    maxNamespaceDeclarations: opts.maxNamespaceDeclarations ?? DEFAULT_XML_LIMITS.maxNamespaceDeclarations,
+    maxElements: opts.maxElements ?? Infinity,
+  });
 
   // A leading byte-order mark would make xmldom reject the XML declaration.
   const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -61,6 +80,71 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
   if (!doc || !doc.documentElement) throw new XmlError('malformed', 'no root element');
   refuseProcessingInstructions(doc);
   return doc;
+}
+
+interface Limits {
+  maxDepth: number;
+  maxNamespaceDeclarations: number;
+  maxElements: number;
+}
+
+// Sticky patterns applied at a known position: each consumes what it matches once, so the
+// whole scan is linear in the input (no pattern can backtrack past where it started).
+const TAG_NAME = /[^ \t\r\n/>]+/y;
+const ATTRIBUTE = /[ \t\r\n]+([^ \t\r\n=/>]+)[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*')/y;
+const TAG_END = /[ \t\r\n]*(\/?)>/y;
+
+/**
+ * One linear pass over the markup, before the parser sees it: counts nesting depth, elements
+ * and namespace declarations, and stops at the first limit crossed. It skips comments,
+ * CDATA and processing instructions, and reads quoted attribute values whole, so a `<` or
+ * `>` inside them is never taken for markup. It need not judge well-formedness (the parser
+ * does); it refuses only what it cannot read as a tag, which the parser would refuse too.
+ */
+function prescan(xml: string, limits: Limits): void {
+  let depth = 0;
+  let elements = 0;
+  let namespaces = 0;
+  let i = xml.indexOf('<');
+  const skipTo = (from: number, terminator: string): number => {
+    const end = xml.indexOf(terminator, from);
+    if (end < 0) throw new XmlError('malformed', 'unterminated markup');
+    return end + terminator.length;
+  };
+  while (i >= 0) {
+    if (xml.startsWith('<!--', i)) i = skipTo(i + 4, '-->');
+    else if (xml.startsWith('<![CDATA[', i)) i = skipTo(i + 9, ']]>');
+    else if (xml.startsWith('<?', i)) i = skipTo(i + 2, '?>');
+    else if (xml.startsWith('<!', i)) throw new XmlError('malformed', 'markup declaration refused');
+    else if (xml.startsWith('</', i)) {
+      if (--depth < 0) throw new XmlError('malformed', 'end tag without start tag');
+      i = skipTo(i + 2, '>');
+    } else {
+      TAG_NAME.lastIndex = i + 1;
+      if (!TAG_NAME.test(xml)) throw new XmlError('malformed', 'unreadable start tag');
+      let at = TAG_NAME.lastIndex;
+      for (;;) {
+        ATTRIBUTE.lastIndex = at;
+        const attr = ATTRIBUTE.exec(xml);
+        if (!attr) break;
+        const name = attr[1]!;
+        if (name === 'xmlns' || name.startsWith('xmlns:')) {
+          if (++namespaces > limits.maxNamespaceDeclarations) {
+            throw new XmlError('malformed', `more than ${limits.maxNamespaceDeclarations} namespace declarations`);
+          }
+        }
+        at = ATTRIBUTE.lastIndex;
+      }
+      TAG_END.lastIndex = at;
+      const end = TAG_END.exec(xml);
+      if (!end) throw new XmlError('malformed', 'unreadable start tag');
+      if (++elements > limits.maxElements) throw new XmlError('malformed', `more than ${limits.maxElements} elements`);
+      if (depth + 1 > limits.maxDepth) throw new XmlError('malformed', `elements nested deeper than ${limits.maxDepth}`);
+      if (end[1] !== '/') depth++;
+      i = TAG_END.lastIndex;
+    }
+    i = xml.indexOf('<', i);
+  }
 }
 
 /** Only the XML declaration (first node of the document) is allowed. */
@@ -86,6 +170,13 @@ function* walk(root: Node): Generator<Node> {
 
 function isElement(node: Node | null): node is Element {
   return node !== null && node.nodeType === ELEMENT_NODE;
+}
+
+/** All descendant elements (not root itself), in document order. */
+export function descendantElements(root: Node): Element[] {
+  const out: Element[] = [];
+  for (const node of walk(root)) if (isElement(node)) out.push(node);
+  return out;
 }
 
 /** Descendant elements (not root itself) with this local name, in document order. */

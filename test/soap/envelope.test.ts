@@ -147,12 +147,13 @@ describe('parseEnrollmentEnvelope: edge cases', () => {
       '<s:Envelope xmlns:s="urn:s"><s:Body><RequestSecurityToken><AdditionalContext>' +
       '<ContextItem Name="__proto__"><Value>polluted</Value></ContextItem>' +
       '<ContextItem Name="DeviceID"><Value>dev-1</Value></ContextItem>' +
-      '<ContextItem Name="DeviceID"><Value>dev-2</Value></ContextItem>' +
+      '<ContextItem Name="__proto__"><Value>second</Value></ContextItem>' +
       '</AdditionalContext></RequestSecurityToken></s:Body></s:Envelope>';
     const env = parseEnrollmentEnvelope(xml);
     expect(env.deviceId).toBe('dev-1');
     expect(Object.getPrototypeOf(env.additionalContext)).toBe(Object.prototype);
     expect(Object.prototype.hasOwnProperty.call(env.additionalContext, '__proto__')).toBe(true);
+    expect(env.additionalContext['__proto__']).toBe('polluted');
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 

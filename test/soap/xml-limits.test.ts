@@ -1,0 +1,117 @@
+/**
+ * Issue #7, finding 7: nesting depth, namespace declarations (and, for MS-MDE2 messages,
+ * element count) are bounded by a linear pre-scan before the parser runs. These tests check
+ * the mechanism; the cost figures are in bench/xml-amplification.js.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_XML_LIMITS, XmlError, elementsByLocalName, parseXml } from '../../src/soap/xml.js';
+import { SOAP_XML_LIMITS, parseEnrollmentEnvelope } from '../../src/soap/envelope.js';
+import { parseDiscoverRequest } from '../../src/soap/discovery.js';
+import { buildDiscoverRequest, buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
+
+const fixture = (name: string) => readFileSync(new URL(`../fixtures/soap/${name}`, import.meta.url), 'utf8');
+
+function refusal(fn: () => unknown): XmlError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(XmlError);
+    return err as XmlError;
+  }
+  throw new Error('expected an XmlError');
+}
+
+const nested = (depth: number, open = '<a>', close = '</a>', inner = '') => open.repeat(depth) + inner + close.repeat(depth);
+/** `perLevel` namespace declarations on each of `depth` nested elements. */
+const nsPerLevel = (depth: number, perLevel = 1) =>
+  Array.from({ length: depth }, (_, i) => `<a${Array.from({ length: perLevel }, (_, j) => ` xmlns:p${i}x${j}="urn:p${i}"`).join('')}>`).join('') +
+  '</a>'.repeat(depth);
+
+describe('parseXml default limits (every caller)', () => {
+  it('depth: the limit itself is accepted, one more is malformed', () => {
+    const max = DEFAULT_XML_LIMITS.maxDepth;
+    expect(elementsByLocalName(parseXml(nested(max)), 'a')).toHaveLength(max);
+    const err = refusal(() => parseXml(nested(max + 1)));
+    expect(err.code).toBe('malformed');
+    expect(err.message).toMatch(/nested deeper than 64/);
+  });
+
+  it('depth counts a self-closing element too', () => {
+    const max = DEFAULT_XML_LIMITS.maxDepth;
+    expect(refusal(() => parseXml(nested(max, '<a>', '</a>', '<b/>'))).message).toMatch(/deeper/);
+  });
+
+  it('namespace declarations: counted over the whole document, declared per level or all on one element', () => {
+    const max = DEFAULT_XML_LIMITS.maxNamespaceDeclarations;
+    const onOne = (n: number) => `<r${Array.from({ length: n }, (_, i) => ` xmlns:p${i}="urn:p${i}"`).join('')}/>`;
+    expect(parseXml(onOne(max)).documentElement!.localName).toBe('r');
+    expect(refusal(() => parseXml(onOne(max + 1))).message).toMatch(/more than 512 namespace declarations/);
+    const spread = (n: number) => `<r>${Array.from({ length: n }, (_, i) => `<a xmlns="urn:d${i}"/>`).join('')}</r>`;
+    expect(refusal(() => parseXml(spread(max + 1))).code).toBe('malformed');
+  });
+
+  it('elements: no limit unless the caller sets one', () => {
+    const flat = `<r>${'<a/>'.repeat(5000)}</r>`;
+    expect(elementsByLocalName(parseXml(flat), 'a')).toHaveLength(5000);
+    expect(refusal(() => parseXml(flat, { maxElements: 5000 })).message).toMatch(/more than 5000 elements/);
+  });
+
+  it('is not fooled by markup inside attribute values, comments, CDATA or processing instructions', () => {
+    const hidden = nested(100, "<x xmlns:q='u'>", '</x>');
+    const xml =
+      `<?xml version="1.0"?><r a="${hidden.replaceAll('<', '&lt;')}" b='>/>&lt;' c = "xmlns:z='u'">` +
+      `<!-- ${hidden} --><![CDATA[${hidden}]]><k xmlns = "urn:k" >text > more</k ></r>`;
+    const doc = parseXml(xml, { maxDepth: 2, maxNamespaceDeclarations: 1, maxElements: 2 });
+    expect(doc.documentElement!.getAttribute('c')).toBe("xmlns:z='u'");
+  });
+
+  it('an end tag before any start tag, or unterminated markup, is malformed', () => {
+    expect(refusal(() => parseXml('</a><a/>')).code).toBe('malformed');
+    expect(refusal(() => parseXml('<a><!-- never closed')).code).toBe('malformed');
+    expect(refusal(() => parseXml('<a b="never closed></a>')).code).toBe('malformed');
+  });
+});
+
+describe('MS-MDE2 parsers use tighter limits', () => {
+  const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
+
+  it('the recorded samples are well inside them', () => {
+    for (const name of ['enroll-federated.xml', 'getpolicies-federated.xml', 'enroll-entra-jwt.xml']) {
+      expect(parseEnrollmentEnvelope(fixture(name)).tokens).toHaveLength(1);
+    }
+    expect(parseDiscoverRequest(fixture('discover-v5.xml')).messageId).toBeTruthy();
+  });
+
+  it('a GetPolicies with nesting past the limit in its Body is malformed', () => {
+    const ok = buildGetPoliciesEnvelope({ token });
+    // Envelope > Body > GetPolicies already uses 3 levels.
+    const deep = (n: number) => ok.replace('</GetPolicies>', `${nested(n, '<n>', '</n>')}</GetPolicies>`);
+    expect(parseEnrollmentEnvelope(deep(SOAP_XML_LIMITS.maxDepth - 3)).message).toBe('GetPolicies');
+    expect(refusal(() => parseEnrollmentEnvelope(deep(SOAP_XML_LIMITS.maxDepth - 2))).message).toMatch(/nested deeper than 32/);
+  });
+
+  it('an Enroll with a namespace declared on every level is malformed', () => {
+    const xml = buildEnrollEnvelope({ token, deviceId: 'D' }).replace('</wst:RequestType>', `</wst:RequestType>${nsPerLevel(20, 3)}`);
+    expect(refusal(() => parseEnrollmentEnvelope(xml)).message).toMatch(/more than 64 namespace declarations/);
+    // The same shape without the declarations passes.
+    expect(parseEnrollmentEnvelope(xml.replace(/ xmlns:p\d+x\d+="urn:p\d+"/g, '')).message).toBe('Enroll');
+  });
+
+  it('an Enroll padded with more than 1024 elements is malformed', () => {
+    const xml = buildEnrollEnvelope({ token, deviceId: 'D' }).replace('</wst:RequestType>', `</wst:RequestType><pad>${'<i/>'.repeat(1024)}</pad>`);
+    expect(refusal(() => parseEnrollmentEnvelope(xml)).message).toMatch(/more than 1024 elements/);
+  });
+
+  it('a Discover request with deep nesting or a namespace per level is malformed', () => {
+    const good = buildDiscoverRequest({ email: 'a@contoso.test', messageId: 'urn:uuid:1' });
+    expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nested(40, '<n>', '</n>')}</request>`))).message).toMatch(/deeper/);
+    expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nsPerLevel(25, 3)}</request>`))).message).toMatch(/namespace/);
+    expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${'<x/>'.repeat(1100)}</request>`))).message).toMatch(/elements/);
+  });
+
+  it('a caller may still override them', () => {
+    const xml = buildGetPoliciesEnvelope({ token }).replace('</GetPolicies>', `${nested(40, '<n>', '</n>')}</GetPolicies>`);
+    expect(parseEnrollmentEnvelope(xml, { maxDepth: 64 }).message).toBe('GetPolicies');
+  });
+});
