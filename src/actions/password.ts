@@ -2,10 +2,10 @@
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
 import { sendPage } from '../http/respond.js';
-import { badRequest } from '../errors.js';
+import { badRequest, isFedbridgeError } from '../errors.js';
 import { oneString } from './params.js';
 import { loadTransaction, withTenant } from './transaction.js';
-import { checkPasswordLimits, countPasswordFailure } from './ratelimit.js';
+import { reservePasswordAttempt } from './ratelimit.js';
 import { finishSignIn } from './finish.js';
 
 export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void> {
@@ -19,14 +19,23 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
     sendPage(ctx, deps, 'password', { tenant, status, data: { state: tx.state, username, error: errorKey } });
 
   if (!username || !password) return again('password.missing', 400);
-  await checkPasswordLimits(deps, username, ctx.ip);
+  // Reserved before the hash: concurrent guesses cannot all slip under the limit.
+  const attempt = await reservePasswordAttempt(deps, tenant.id, username, ctx.ip);
 
-  const identity = await upstream.password(username, password);
+  let identity;
+  try {
+    identity = await upstream.password(username, password);
+  } catch (err) {
+    // Refused before the password was checked (the hashing queue was full): no guess was spent.
+    if (isFedbridgeError(err) && err.code === 'server_busy') await attempt.notEvaluated();
+    throw err;
+  }
   if (!identity) {
-    await countPasswordFailure(deps, username, ctx.ip);
     deps.audit.push({ at: deps.clock.now(), type: 'signin.password_failed', tenantId: tenant.id, subject: username, ip: ctx.ip, requestId: ctx.state.requestId });
     return again('password.wrong', 401);
   }
+  // Smart lockout: this address now has its own budget for this user (src/actions/ratelimit.ts).
+  await attempt.succeeded();
   // Consume only now: a wrong password keeps the transaction for another try.
   const taken = await loadTransaction(ctx, deps, tx.state, true);
   await finishSignIn(ctx, deps, taken, tenant, identity);

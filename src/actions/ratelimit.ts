@@ -1,33 +1,111 @@
-/** Per-minute limits from `limits` (contract §2); 0 turns a limit off. */
+/**
+ * Per-minute limits from `limits` (contract §2); 0 turns a limit off.
+ *
+ * Password attempts are reserved before the password is checked: the store's atomic
+ * counter hands out slots 1, 2, 3, ..., and an attempt whose slot is past the limit is
+ * refused without reaching the hash, however many arrive at once. A wrong password keeps
+ * its slot; a right one gives it back (successful sign-ins do not eat the budget).
+ *
+ * Smart lockout: the per-user budget is split by where the attempt comes from. Every
+ * address from which this user has signed in successfully within `limits.familiarDays` (a
+ * familiar address) has a budget of its own; all other addresses share one. Wrong guesses
+ * from elsewhere therefore cannot lock the person out where they usually sign in.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { AppDeps } from '../http/deps.js';
 import { tooManyRequests } from '../errors.js';
 
 const MINUTE = 60_000;
+const DAY = 86_400_000;
 
-/** Counts one sign-in start for this IP and refuses past the limit. */
+/**
+ * The network a per-IP limit counts: an IPv4 address as is (IPv4-mapped IPv6 included), an
+ * IPv6 address as its /64 prefix in canonical form (RFC 5952), since one subscriber usually
+ * holds a whole /64. Every per-IP key goes through here, so spellings of one address
+ * (`2001:DB8::1`, `2001:db8:0:0:0:0:0:1`, `::ffff:192.0.2.1`) and neighbours share a budget.
+ */
+export function clientNetwork(ip: string): string {
+  const addr = ip.trim();
+  if (isIPv4(addr)) return addr;
+  const v6 = addr.replace(/%.*$/, ''); // a zone id names a local interface, not a client
+  if (!isIPv6(v6)) return `other:${addr.slice(0, 64).toLowerCase()}`; // only with a misbehaving proxy
+  const g = groupsOf(canonicalIPv6(v6));
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
+    return [g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255].join('.');
+  }
+  return `${canonicalIPv6([...g.slice(0, 4), 0, 0, 0, 0].map((x) => x.toString(16)).join(':'))}/64`;
+}
+
+/** RFC 5952 text (lower case, longest zero run as `::`), as the WHATWG URL parser writes hosts. */
+function canonicalIPv6(addr: string): string {
+  return new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+}
+
+/** The eight 16-bit groups of a canonical IPv6 address (no embedded dotted IPv4 left). */
+function groupsOf(canonical: string): number[] {
+  const [head, tail] = canonical.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...zeros, ...t].map((x) => parseInt(x, 16));
+}
+
+/** Seconds until the fixed window that `now` falls in ends (what Retry-After says). */
+function untilWindowEnds(now: number, windowMs: number): number {
+  return Math.ceil(((Math.floor(now / windowMs) + 1) * windowMs - now) / 1000);
+}
+
+/** Counts one sign-in start for this client network and refuses past the limit. */
 export async function limitAuthStart(deps: AppDeps, ip: string): Promise<void> {
   const limit = deps.config.limits.authPerIp;
   if (limit === 0) return;
-  const n = await deps.store.hit(`auth:ip:${ip}`, MINUTE, deps.clock.now());
-  if (n > limit) throw tooManyRequests('too_many_requests', 'too many sign-ins started from this address');
+  const now = deps.clock.now();
+  const n = await deps.store.hit(`auth:ip:${clientNetwork(ip)}`, MINUTE, now);
+  if (n > limit) throw tooManyRequests('too_many_requests', 'too many sign-ins started from this address', untilWindowEnds(now, MINUTE));
 }
 
-/** Refuses a password attempt when this user or IP already failed too often this minute. */
-export async function checkPasswordLimits(deps: AppDeps, upn: string, ip: string): Promise<void> {
-  const { passwordPerUser, passwordPerIp } = deps.config.limits;
-  const now = deps.clock.now();
-  if (passwordPerUser && (await deps.store.count(`pwfail:user:${upn.toLowerCase()}`, MINUTE, now)) >= passwordPerUser) {
-    throw tooManyRequests('too_many_attempts', 'too many failed attempts for this user');
-  }
-  if (passwordPerIp && (await deps.store.count(`pwfail:ip:${ip}`, MINUTE, now)) >= passwordPerIp) {
-    throw tooManyRequests('too_many_attempts', 'too many failed attempts from this address');
-  }
+/** How the user's name is compared: as the local IdP looks users up. */
+const userKey = (tenantId: string, username: string) =>
+  `${encodeURIComponent(tenantId)}:${encodeURIComponent(username.trim().toLowerCase())}`;
+
+export interface PasswordAttempt {
+  /** The password was right: give the slots back and remember this address as familiar. */
+  succeeded(): Promise<void>;
+  /** The password was never checked (e.g. the hashing queue was full): give the slots back. */
+  notEvaluated(): Promise<void>;
 }
 
-export async function countPasswordFailure(deps: AppDeps, upn: string, ip: string): Promise<void> {
+/**
+ * Reserves one password attempt for this user (in this tenant) from this address, or
+ * throws 429 `too_many_attempts` with the seconds until the window ends. The per-IP slot is
+ * taken first, so a client over its own limit spends nothing of anyone's per-user budget.
+ */
+export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, username: string, ip: string): Promise<PasswordAttempt> {
+  const { passwordPerUser, passwordPerIp, familiarDays } = deps.config.limits;
   const now = deps.clock.now();
-  await Promise.all([
-    deps.store.hit(`pwfail:user:${upn.toLowerCase()}`, MINUTE, now),
-    deps.store.hit(`pwfail:ip:${ip}`, MINUTE, now),
-  ]);
+  const net = clientNetwork(ip);
+  const subject = userKey(tenantId, username);
+  const taken: string[] = [];
+  const give = () => Promise.all(taken.map((k) => deps.store.release(k, MINUTE, now))).then(() => undefined);
+  const refuse = (what: string) =>
+    tooManyRequests('too_many_attempts', `too many failed attempts ${what}`, untilWindowEnds(now, MINUTE));
+
+  if (passwordPerIp) {
+    const key = `pw:ip:${net}`;
+    taken.push(key);
+    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerIp) throw refuse('from this address');
+  }
+  if (passwordPerUser) {
+    const familiar = familiarDays > 0 && (await deps.store.isFamiliarAddress(subject, net, now));
+    const key = familiar ? `pw:user:${subject}:at:${net}` : `pw:user:${subject}`;
+    taken.push(key);
+    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerUser) throw refuse('for this user');
+  }
+  return {
+    async succeeded() {
+      await give();
+      if (familiarDays > 0) await deps.store.rememberAddress(subject, net, now + familiarDays * DAY, now);
+    },
+    notEvaluated: give,
+  };
 }

@@ -35,6 +35,7 @@ export function sendErrorPage(ctx: Context, deps: AppDeps, err: FedbridgeError, 
   const i18n = deps.views.i18n;
   const base = i18n.has(err.messageKey) ? err.messageKey : 'error.generic';
   const t = (key: string) => i18n.t(localeOf(ctx, deps), key, err.params);
+  setRetryAfter(ctx, err);
   sendPage(ctx, deps, 'error', {
     tenant,
     status: err.status,
@@ -43,12 +44,19 @@ export function sendErrorPage(ctx: Context, deps: AppDeps, err: FedbridgeError, 
       title: t(`${base}.title`),
       message: t(base),
       advice: t(`${base}.advice`),
+      retry: err.retryAfter ? i18n.t(localeOf(ctx, deps), 'error.retry_after', { seconds: String(err.retryAfter) }) : null,
     },
   });
 }
 
 export function sendJsonError(ctx: Context, err: FedbridgeError): void {
   ctx.status = err.status;
+  setRetryAfter(ctx, err);
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { error: err.code, error_description: err.expose ? err.message : 'internal error' };
+}
+
+/** 429 and 503 say when to come back (RFC 9110 §10.2.3: delay in seconds). */
+function setRetryAfter(ctx: Context, err: FedbridgeError): void {
+  if (err.retryAfter !== undefined) ctx.set('Retry-After', String(err.retryAfter));
 }
