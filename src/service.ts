@@ -39,6 +39,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   const clock = opts.clock ?? { now: () => Date.now() };
   const log = opts.log ?? createLogger(config.log.level);
   if (config.demo) log.warn({ demo: true }, DEMO_BANNER);
+  for (const warning of config.warnings) log.warn({ config: config.source }, `configuration warning: ${warning}`);
 
   const store = await openStore(config.store);
   const keys = await KeyRing.open(

@@ -1,10 +1,11 @@
 /**
- * The end of every sign-in: policy (hint match, groups, MFA, invitation), then the
- * token, then the page that POSTs it as `wresult` to the transaction's appru.
+ * The end of every sign-in: policy (tenant domains, hint match, groups, MFA, invitation),
+ * then the token, then the page that POSTs it as `wresult` to the transaction's appru.
+ * Every upstream kind ends here, so every kind gets the same policy.
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
-import { audienceOf } from '../http/deps.js';
+import { audienceOf, upnAllowedIn } from '../http/deps.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
 import type { Identity } from '../tokens/claims.js';
@@ -15,6 +16,11 @@ import { formActionFor } from './appru.js';
 
 export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Identity, mfaAcr?: string): void {
   const p = tenant.policy;
+  // Tenant binding (contract §2): a tenant's IdP vouches for its own domains only, so that
+  // no tenant can mint a token naming a user of another organization.
+  if (!upnAllowedIn(tenant, identity.upn)) {
+    throw forbidden('upn_not_in_tenant', 'signed-in user is outside the tenant\'s domains', { org: tenant.displayName });
+  }
   if (p.requireHintMatch && tx.loginHint && tx.loginHint.toLowerCase() !== identity.upn.toLowerCase()) {
     throw forbidden('hint_mismatch', 'signed-in user differs from login_hint', { upn: identity.upn, hint: tx.loginHint });
   }

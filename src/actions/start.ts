@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
-import { tenantById, tenantForEmail } from '../http/deps.js';
+import { tenantById, tenantForEmail, upnAllowedIn } from '../http/deps.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
 import { badRequest, notFound, forbidden } from '../errors.js';
@@ -54,6 +54,7 @@ export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: s
   const tenant =
     fixed ?? (invitation ? tenantById(deps.config, invitation.tenantId) : null) ?? (loginHint ? tenantForEmail(deps.config, loginHint) : null);
   if (tenant?.policy.requireInvitation && !invitation) throw forbidden('invitation_required', 'this organization enrolls by invitation only');
+  if (tenant && loginHint) refuseHopelessHint(tenant, loginHint);
 
   const tx: Transaction = {
     state: randomBytes(24).toString('base64url'),
@@ -77,6 +78,19 @@ export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: s
     return;
   }
   await beginUpstream(ctx, deps, tx, tenant, false);
+}
+
+/**
+ * A tenant fixed by the URL (or an invitation) with a `login_hint` outside its domains: when
+ * the tenant requires the signed-in user to equal the hint, no sign-in could pass the
+ * tenant binding at the end (contract §2), so the person is told now, before typing a
+ * password at the IdP. Without requireHintMatch the hint binds nothing and the policy in
+ * finish.ts judges the user who actually signs in.
+ */
+export function refuseHopelessHint(tenant: TenantConfig, loginHint: string): void {
+  if (tenant.policy.requireHintMatch && !upnAllowedIn(tenant, loginHint)) {
+    throw forbidden('upn_not_in_tenant', 'login_hint is outside the tenant\'s domains', { org: tenant.displayName });
+  }
 }
 
 /**

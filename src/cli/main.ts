@@ -15,7 +15,7 @@ import { simulateCmd } from './simulate/index.js';
 
 const USAGE = `usage: fedbridge <command>
   serve [--config FILE]                       run the service (demo mode without a config)
-  config check [--config FILE]                validate the configuration, list every problem
+  config check [--config FILE]                validate the configuration, list every problem and warning
   keys list|rotate [--config FILE]            show or rotate signing keys (no downtime)
   token verify [--config FILE] [--jwks URL [--issuer URL]] [--audience AUD] TOKEN_OR_FILE
                                               verify a token, a BST value or a SOAP message
@@ -37,6 +37,8 @@ const serveCmd: Cmd = async (args, io) => {
 const configCheck: Cmd = async (args, io) => {
   const { values } = parseArgs({ args, options: { config: { type: 'string' } } });
   const cfg = loadCliConfig(values, io);
+  // Warnings do not make the file invalid: exit 0, each on stderr with its path.
+  for (const w of cfg.warnings) io.stderr(`warning: ${w}\n`);
   io.stdout(`ok: ${cfg.source ?? 'demo mode (no config file)'}: ${cfg.tenants.length} tenant(s), issuer ${cfg.server.publicUrl}\n`);
   return 0;
 };

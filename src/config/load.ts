@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type ConfigFile } from './schema.js';
 import { demoConfigFile, DEMO_BANNER } from './demo.js';
-import { checkCrossRules, partialConfig } from './rules.js';
+import { checkCrossRules, checkWarnings, partialConfig } from './rules.js';
 import { isLoopbackHost } from './urls.js';
 
 export interface Config extends Omit<ConfigFile, 'server'> {
@@ -16,6 +16,8 @@ export interface Config extends Omit<ConfigFile, 'server'> {
   demo: boolean;
   /** The file it came from, or null in demo mode. */
   source: string | null;
+  /** What a valid configuration allows but an operator should know (`config check` prints them, start-up logs them). */
+  warnings: string[];
 }
 
 export class ConfigError extends Error {
@@ -130,6 +132,7 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opt
     server: { publicUrl: publicUrl!, port, host, trustProxy: cfg.server.trustProxy },
     demo,
     source: file ?? null,
+    warnings: checkWarnings(cfg),
   };
 }
 

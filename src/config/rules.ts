@@ -1,6 +1,7 @@
 /** Rules that span several keys (zod checks one value at a time). */
 import type { z } from 'zod';
 import { configSchema, idpSchema, tenantSchema, type ConfigFile, type IdpConfig, type TenantConfig } from './schema.js';
+import { domainOf } from './domains.js';
 
 /**
  * What the cross-key rules look at. A valid ConfigFile is one; when the schema fails,
@@ -118,4 +119,36 @@ export function isMultiTenantIssuer(issuer: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Things a valid configuration allows but an operator should know about: printed by
+ * `config check` (exit code still 0) and logged at start-up, each with its path.
+ */
+export function checkWarnings(cfg: Pick<ConfigFile, 'tenants'>): string[] {
+  const warnings: string[] = [];
+  const owner = new Map<string, string>();
+  for (const t of cfg.tenants) for (const d of t.domains) owner.set(d, t.id);
+
+  cfg.tenants.forEach((t, i) => {
+    const foreign = t.policy.allowForeignDomains;
+    if (foreign) {
+      warnings.push(
+        `tenants[${i}].policy.allowForeignDomains: tenant ${t.id} signs in users of any domain, not only ${t.domains.join(', ')}; ` +
+          'its tokens may name users of other organizations (contract §2)',
+      );
+    }
+    if (t.idp.kind !== 'local') return;
+    t.idp.users.forEach((u, j) => {
+      const domain = domainOf(u.upn);
+      if (domain !== null && t.domains.includes(domain)) return;
+      const other = domain !== null ? owner.get(domain) : undefined;
+      const where = other ? `belongs to tenant ${other}` : `is not one of the tenant's domains (${t.domains.join(', ')})`;
+      warnings.push(
+        `tenants[${i}].idp.users[${j}].upn: ${domain === null ? 'has no domain' : `${domain} ${where}`}; ` +
+          (foreign ? `tenant ${t.id} will sign this user in under its own id` : 'this user cannot sign in (policy.allowForeignDomains is off)'),
+      );
+    });
+  });
+  return warnings;
 }

@@ -8,6 +8,9 @@ import type { Upstream } from '../upstreams/types.js';
 import type { AuditQueue } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Views } from './views.js';
+import { domainOf } from '../config/domains.js';
+
+export { domainOf };
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -32,10 +35,23 @@ export function tenantById(config: Config, id: string | null | undefined): Tenan
 
 /** Home-realm discovery: the tenant that owns the email's domain. */
 export function tenantForEmail(config: Config, email: string): TenantConfig | null {
-  const at = email.lastIndexOf('@');
-  if (at < 1) return null;
-  const domain = email.slice(at + 1).trim().toLowerCase();
+  const domain = domainOf(email);
+  if (!domain) return null;
   return config.tenants.find((t) => t.domains.includes(domain)) ?? null;
+}
+
+/** Is `upn`'s domain one of the tenant's own domains? (Ignores policy.allowForeignDomains.) */
+export function ownsDomainOf(tenant: TenantConfig, upn: string): boolean {
+  const domain = domainOf(upn);
+  return domain !== null && tenant.domains.includes(domain);
+}
+
+/**
+ * Tenant binding (contract §2): may a user named `upn` sign in to (or be invited to) this
+ * tenant? Only within its domains, unless `policy.allowForeignDomains` widens it.
+ */
+export function upnAllowedIn(tenant: TenantConfig, upn: string): boolean {
+  return tenant.policy.allowForeignDomains || ownsDomainOf(tenant, upn);
 }
 
 /** The audience tokens of a tenant carry. */

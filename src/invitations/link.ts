@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/load.js';
 import type { Store } from '../store/types.js';
-import { tenantById } from '../http/deps.js';
+import { tenantById, upnAllowedIn } from '../http/deps.js';
 import { checkSecureUrl } from '../config/urls.js';
 import { badRequest } from '../errors.js';
 import { createInvitation } from './index.js';
@@ -68,8 +68,9 @@ export async function issueInvitationLink(config: Config, store: Store, req: Lin
   const upn = req.upn?.trim() ?? '';
   const m = UPN.exec(upn);
   if (!m) throw badRequest('invalid_upn', 'upn must look like user@domain');
-  // The window routes by the UPN's domain (home realm), so a UPN outside the tenant's domains could never sign in.
-  if (!tenant.domains.includes(m[1]!.toLowerCase())) {
+  // Tenant binding (contract §2): the sign-in at the end refuses a UPN outside the tenant's
+  // domains (unless policy.allowForeignDomains), so such an invitation could never be used.
+  if (!upnAllowedIn(tenant, upn)) {
     throw badRequest('upn_not_in_tenant', `${m[1]} is not a domain of tenant ${tenant.id} (${tenant.domains.join(', ')})`);
   }
   const ownership = req.ownership ?? null;
