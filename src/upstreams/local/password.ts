@@ -3,6 +3,7 @@
  * (memory-hard, no native dependency). Format: scrypt$N$r$p$salt$hash (base64url).
  */
 import { randomBytes, scrypt as scryptCb, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { passwordHashQueue } from './hashqueue.js';
 
 const N = 16384;
 const R = 8;
@@ -45,16 +46,15 @@ export function isPasswordHash(hash: string): boolean {
 /**
  * Checks a password in constant time. With a null/invalid hash (unknown user) it still
  * runs one scrypt so that response time does not reveal whether the user exists.
+ * The hash waits its turn in the bounded queue (./hashqueue.ts), which throws 503
+ * `server_busy` when full.
  */
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
   const parsed = hash ? parseHash(hash) : null;
   const target = parsed ?? DUMMY;
-  const key = await scrypt(password, target.salt, target.key.length, {
-    N: target.n,
-    r: target.r,
-    p: target.p,
-    maxmem: MAXMEM,
-  });
+  const key = await passwordHashQueue.run(() =>
+    scrypt(password, target.salt, target.key.length, { N: target.n, r: target.r, p: target.p, maxmem: MAXMEM }),
+  );
   return parsed !== null && timingSafeEqual(key, target.key);
 }
 
