@@ -18,9 +18,17 @@ export function callbackParams(ctx: Context): Record<string, string> {
   return params;
 }
 
-export async function upstreamCallback(ctx: Context, deps: AppDeps, kind: string, stateParam = 'state'): Promise<void> {
+/**
+ * `routeTenantId`: the tenant a per-tenant callback route names (`/saml/:tenant/acs`,
+ * `/wsfed/:tenant`); the transaction must be one of that tenant (contract §2, tenant binding),
+ * so that an answer posted to one tenant's route can never finish another tenant's sign-in.
+ */
+export async function upstreamCallback(ctx: Context, deps: AppDeps, kind: string, stateParam = 'state', routeTenantId?: string): Promise<void> {
   const params = callbackParams(ctx);
   const { tx, tenant, upstream } = withTenant(deps, await loadTransaction(ctx, deps, params[stateParam], true));
+  if (routeTenantId !== undefined && routeTenantId !== tenant.id) {
+    throw badRequest('unknown_state', "the answer names a sign-in of another organization than its route's");
+  }
   if (upstream.kind !== kind || !upstream.complete) throw badRequest('unknown_state', 'this sign-in did not go to that kind of IdP');
   const identity = await upstream.complete(tx, params);
   await finishSignIn(ctx, deps, tx, tenant, identity);

@@ -18,6 +18,12 @@ import { hiddenValue } from '../helpers/html.js';
 import { freePort, startService, testConfigFile, type TestService } from '../helpers/service.js';
 import { driveSignIn, startOidcProvider, type TestProvider } from '../helpers/oidc-provider.js';
 import { expectErrorPage } from '../upstreams/oidc/expect.js';
+import Koa from 'koa';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorHandler, requestId } from '../../src/http/middleware.js';
+import { listen } from '../../src/http/listen.js';
+import { upstreamCallback } from '../../src/actions/callback.js';
 
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const PW = 'correct horse battery';
@@ -233,5 +239,35 @@ describe('tenant binding with an OpenID provider', () => {
     expect(decodeJwt(ann.token!)).toMatchObject({ tid: 'contoso', upn: 'ann@contoso.test' });
     const carol = await driveSignIn(svc.url, `${svc.url}${auth({}, '/t/contoso/auth')}`, { login: 'Carol@CONTOSO.test.', password: 'pw-carol' });
     expect(decodeJwt(carol.token!)).toMatchObject({ tid: 'contoso', upn: 'Carol@CONTOSO.test.' });
+  });
+
+  it('a per-tenant callback route finishes only sign-ins of its own tenant (the SAML/WS-Fed routes\' binding)', async () => {
+    // The routes /saml/:tenant/acs and /wsfed/:tenant call upstreamCallback with their tenant;
+    // here a small app does the same for the oidc kind, with the service's own deps.
+    const deps = svc.service.deps;
+    const app = new Koa();
+    app.silent = true;
+    app.use(requestId());
+    app.use(errorHandler(deps));
+    app.use((ctx) => upstreamCallback(ctx, deps, 'oidc', 'state', /^\/t\/([^/]+)\/cb$/.exec(ctx.path)?.[1] ?? ''));
+    const server: Server = await listen(app, 0, '127.0.0.1');
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const answerAt = async (tenant: string) => {
+      const r = await driveSignIn(svc.url, `${svc.url}${auth({}, '/t/contoso/auth')}`, { login: 'ann@contoso.test', password: 'pw-ann', stopAtCallback: true });
+      const res = await fetch(`${base}/t/${tenant}/cb${new URL(r.callback.url).search}`, { redirect: 'manual' });
+      return { res, html: await res.text(), callback: r.callback };
+    };
+    try {
+      const wrong = await answerAt('corp');
+      expectErrorPage(wrong.res, wrong.html, 400, 'unknown_state');
+      // The mismatched answer used the transaction up: the right route cannot finish it either.
+      const late = await fetch(wrong.callback.url, { redirect: 'manual' });
+      expectErrorPage(late, await late.text(), 400, 'unknown_state');
+      const right = await answerAt('contoso');
+      expect(decodeJwt(hiddenValue(right.html, 'wresult')!)).toMatchObject({ tid: 'contoso', upn: 'ann@contoso.test' });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
