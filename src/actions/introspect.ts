@@ -9,6 +9,7 @@ import { audienceResolver } from '../http/deps.js';
 import { badRequest } from '../errors.js';
 import { authenticateClient } from './clientauth.js';
 import { checkEnrollmentInput } from '../verify/check.js';
+import { DEFAULT_NBF_LEEWAY_SECONDS } from '../tokens/verify.js';
 
 function readConsume(v: unknown): boolean | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -31,6 +32,10 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
     now,
     audienceFor: audienceResolver(deps.config),
     tenantAllowed: (tid) => !client.tenants || client.tenants.includes(tid),
+    // Contract §3: no leeway on exp here, 5 s on nbf/iat, and no token outlives tokens.ttlSeconds.
+    expLeewaySeconds: 0,
+    nbfLeewaySeconds: DEFAULT_NBF_LEEWAY_SECONDS,
+    maxLifetimeSeconds: deps.config.tokens.ttlSeconds,
     store: deps.store,
     consume,
   });

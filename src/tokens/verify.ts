@@ -33,8 +33,21 @@ export interface FedbridgeVerifyOptions {
   audience?: string | string[];
   /** May the caller see tokens of this tenant? (enrollmentServers[].tenants) */
   tenantAllowed?: (tid: string) => boolean;
-  clockToleranceSeconds?: number;
+  /** Seconds a token stays acceptable after its `exp`; default 0. */
+  expLeewaySeconds?: number;
+  /** Seconds `nbf` and `iat` may lie ahead of our clock (another host's); default 5. */
+  nbfLeewaySeconds?: number;
+  /**
+   * Longest lifetime accepted, as `exp - iat` and as `exp - nbf`; default 3600 (the largest
+   * `tokens.ttlSeconds`). /introspect passes the configured `tokens.ttlSeconds`.
+   */
+  maxLifetimeSeconds?: number;
 }
+
+/** Contract §3: at most 5 s on nbf and iat at /introspect (hosts' clocks differ slightly). */
+export const DEFAULT_NBF_LEEWAY_SECONDS = 5;
+/** The largest `tokens.ttlSeconds` the configuration accepts. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
 
 export const ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 
@@ -59,7 +72,31 @@ export function mapJoseError(err: unknown): { error: TokenErrorCode; description
 
 const REQUIRED = ['iss', 'aud', 'sub', 'exp', 'iat', 'nbf', 'jti', 'tid', 'upn'];
 
+/**
+ * The time rules with a leeway of their own for exp and for nbf/iat (jose has one for both and
+ * never compares iat with the clock), and the lifetime bound. jose has already checked that the
+ * three are numbers. A lifetime over the bound is `expired`, as jose reports a token older than
+ * its maxTokenAge: the token should have expired by now.
+ */
+export function checkTimes(
+  c: { exp: number; nbf: number; iat: number },
+  now: number,
+  expLeeway: number,
+  nbfLeeway: number,
+  maxLifetime: number,
+): { error: TokenErrorCode; description: string } | null {
+  if (c.exp <= now - expLeeway) return { error: 'expired', description: 'the token has expired' };
+  if (c.nbf > now + nbfLeeway || c.iat > now + nbfLeeway) return { error: 'not_yet_valid', description: 'the token is not valid yet' };
+  if (c.exp - c.iat > maxLifetime || c.exp - c.nbf > maxLifetime) {
+    return { error: 'expired', description: `the token's lifetime exceeds ${maxLifetime} s` };
+  }
+  return null;
+}
+
 export async function verifyFedbridgeToken(token: string, opts: FedbridgeVerifyOptions): Promise<TokenCheck> {
+  const expLeeway = opts.expLeewaySeconds ?? 0;
+  const nbfLeeway = opts.nbfLeewaySeconds ?? DEFAULT_NBF_LEEWAY_SECONDS;
+  const maxLifetime = opts.maxLifetimeSeconds ?? MAX_TOKEN_LIFETIME_SECONDS;
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, opts.keys, {
@@ -67,13 +104,16 @@ export async function verifyFedbridgeToken(token: string, opts: FedbridgeVerifyO
       algorithms: ALGORITHMS,
       typ: 'JWT',
       currentDate: new Date(opts.now),
-      clockTolerance: opts.clockToleranceSeconds ?? 30,
+      // jose has one tolerance for exp and nbf alike: give it the larger, then narrow below.
+      clockTolerance: Math.max(expLeeway, nbfLeeway),
       requiredClaims: REQUIRED,
       ...(opts.audience && !opts.audienceFor ? { audience: opts.audience } : {}),
     }));
   } catch (err) {
     return { ok: false, ...mapJoseError(err) };
   }
+  const time = checkTimes(payload as { exp: number; nbf: number; iat: number }, Math.floor(opts.now / 1000), expLeeway, nbfLeeway, maxLifetime);
+  if (time) return { ok: false, ...time };
   const claims = payload as unknown as FedbridgeClaims;
   if (typeof claims.tid !== 'string' || typeof claims.upn !== 'string' || typeof claims.jti !== 'string') {
     return { ok: false, error: 'malformed', description: 'tid, upn and jti must be strings' };

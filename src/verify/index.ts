@@ -12,7 +12,7 @@ import { claimsEntraIssuer, entraUpn, verifyEntraToken, type EntraClaims } from 
 import { defaultJwksUrl, resolveKeys } from './keys.js';
 import { faultCodeFor, faultFor } from './fault.js';
 import type { FedbridgeClaims } from '../tokens/claims.js';
-import type { TokenErrorCode } from '../tokens/verify.js';
+import { MAX_TOKEN_LIFETIME_SECONDS, type TokenErrorCode } from '../tokens/verify.js';
 import type { FaultCode } from '../soap/faults.js';
 
 export type { ReplayStore, ReplayOutcome, MessageKind, FedbridgeClaims, EntraClaims, TokenErrorCode, FaultCode };
@@ -44,7 +44,17 @@ export interface VerifyOptions {
   /** true: consume any input; false: never; default: an Enroll envelope consumes. */
   consume?: boolean;
   now?: () => number | Date;
+  /**
+   * Leeway for clocks that differ between hosts, on `exp`, `nbf` and `iat`: default 30 s,
+   * at most 30 s (a larger value throws a TypeError). /introspect, on Fedbridge's own clock,
+   * allows none on `exp` and 5 s on `nbf`/`iat`.
+   */
   clockToleranceSeconds?: number;
+  /**
+   * Refuse (`expired`) a Fedbridge token whose lifetime (`exp - iat`, `exp - nbf`) is longer:
+   * default 3600 s, the largest `tokens.ttlSeconds`. Set it to your Fedbridge's `tokens.ttlSeconds`.
+   */
+  maxLifetimeSeconds?: number;
   /** Also accept Entra ID's own MDM tokens (automatic enrollment). Off unless given. */
   entra?: EntraVerifyOptions;
 }
@@ -89,6 +99,23 @@ function failure(error: TokenErrorCode, description: string, message: MessageKin
   };
 }
 
+export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 30;
+export const MAX_CLOCK_TOLERANCE_SECONDS = 30;
+
+function clockTolerance(options: VerifyOptions): number {
+  const t = options.clockToleranceSeconds ?? DEFAULT_CLOCK_TOLERANCE_SECONDS;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0 || t > MAX_CLOCK_TOLERANCE_SECONDS) {
+    throw new TypeError(`options.clockToleranceSeconds must be between 0 and ${MAX_CLOCK_TOLERANCE_SECONDS}`);
+  }
+  return t;
+}
+
+function maxLifetime(options: VerifyOptions): number {
+  const m = options.maxLifetimeSeconds ?? MAX_TOKEN_LIFETIME_SECONDS;
+  if (typeof m !== 'number' || !Number.isFinite(m) || m <= 0) throw new TypeError('options.maxLifetimeSeconds must be a positive number');
+  return m;
+}
+
 function nowMs(options: VerifyOptions): number {
   const t = options.now ? options.now() : Date.now();
   return t instanceof Date ? t.getTime() : t;
@@ -103,9 +130,11 @@ function isEntra(ex: ExtractResult & { ok: true }, options: VerifyOptions): bool
 
 export async function verifyEnrollmentRequest(input: string, options: VerifyOptions): Promise<VerifyResult> {
   if (!options || typeof options.issuer !== 'string' || options.issuer === '') throw new TypeError('options.issuer is required');
+  const tolerance = clockTolerance(options);
+  const lifetime = maxLifetime(options);
   const now = nowMs(options);
   const ex = extractToken(input, { acceptEntra: !!options.entra });
-  if (ex.ok && isEntra(ex, options)) return verifyEntra(ex, options, now);
+  if (ex.ok && isEntra(ex, options)) return verifyEntra(ex, options, now, tolerance);
 
   // publicUrl never ends with a slash (the config refuses it), so a pasted "https://x/" still matches.
   const issuer = options.issuer.replace(/\/+$/, '');
@@ -117,7 +146,9 @@ export async function verifyEnrollmentRequest(input: string, options: VerifyOpti
     now,
     audience: options.audience,
     tenantAllowed: tenants ? (tid) => tenants.includes(tid) : undefined,
-    clockToleranceSeconds: options.clockToleranceSeconds,
+    expLeewaySeconds: tolerance,
+    nbfLeewaySeconds: tolerance,
+    maxLifetimeSeconds: lifetime,
     store: options.store,
     consume: options.consume,
   });
@@ -136,14 +167,14 @@ export async function verifyEnrollmentRequest(input: string, options: VerifyOpti
   };
 }
 
-async function verifyEntra(ex: ExtractResult & { ok: true }, options: VerifyOptions, now: number): Promise<VerifyResult> {
+async function verifyEntra(ex: ExtractResult & { ok: true }, options: VerifyOptions, now: number, tolerance: number): Promise<VerifyResult> {
   const entra = options.entra!;
   const v = await verifyEntraToken(ex.token, {
     keys: resolveKeys(entra.jwks),
     tenantIds: entra.tenantIds ?? [],
     audience: entra.audience,
     now,
-    clockToleranceSeconds: options.clockToleranceSeconds,
+    clockToleranceSeconds: tolerance,
   });
   if (!v.ok) return failure(v.error, v.description, ex.message, ex.messageId);
   const c = v.claims;

@@ -51,44 +51,44 @@ describe('parseXml default limits (every caller)', () => {
     expect(refusal(() => parseXml(spread(max + 1))).code).toBe('malformed');
   });
 
-  it('elements: no limit unless the caller sets one', () => {
-    const flat = `<r>${'<a/>'.repeat(5000)}</r>`;
-    expect(elementsByLocalName(parseXml(flat), 'a')).toHaveLength(5000);
-    expect(refusal(() => parseXml(flat, { maxElements: 5000 })).message).toMatch(/more than 5000 elements/);
-  });
-
-  it('is not fooled by markup inside attribute values, comments, CDATA or processing instructions', () => {
+  it('the pre-scan is not fooled by markup inside attribute values, comments, CDATA or processing instructions', () => {
     const hidden = nested(100, "<x xmlns:q='u'>", '</x>');
     const xml =
       `<?xml version="1.0"?><r a="${hidden.replaceAll('<', '&lt;')}" b='>/>&lt;' c = "xmlns:z='u'">` +
       `<!-- ${hidden} --><![CDATA[${hidden}]]><k xmlns = "urn:k" >text > more</k ></r>`;
     const doc = parseXml(xml, { maxDepth: 2, maxNamespaceDeclarations: 1, maxElements: 2 });
     expect(doc.documentElement!.getAttribute('c')).toBe("xmlns:z='u'");
-  });
-
-  it('an end tag before any start tag, or unterminated markup, is malformed', () => {
+    // ...and one more of each is refused.
+    expect(refusal(() => parseXml(xml.replace('<k ', '<k><k/></k><k '), { maxDepth: 3, maxNamespaceDeclarations: 1, maxElements: 3 })).message).toMatch(/elements/);
+    expect(refusal(() => parseXml(xml.replace('<k ', '<k xmlns:y="u" '), { maxDepth: 2, maxNamespaceDeclarations: 1, maxElements: 2 })).message).toMatch(/namespace/);
+    // What it cannot read is malformed (the parser would refuse it too).
     expect(refusal(() => parseXml('</a><a/>')).code).toBe('malformed');
     expect(refusal(() => parseXml('<a><!-- never closed')).code).toBe('malformed');
     expect(refusal(() => parseXml('<a b="never closed></a>')).code).toBe('malformed');
+  });
+
+  it('elements: no limit unless the caller sets one', () => {
+    const flat = `<r>${'<a/>'.repeat(5000)}</r>`;
+    expect(elementsByLocalName(parseXml(flat), 'a')).toHaveLength(5000);
+    expect(refusal(() => parseXml(flat, { maxElements: 5000 })).message).toMatch(/more than 5000 elements/);
   });
 });
 
 describe('MS-MDE2 parsers use tighter limits', () => {
   const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
 
-  it('the recorded samples are well inside them', () => {
+  it('a GetPolicies with nesting past the limit in its Body is malformed; the recorded samples pass', () => {
     for (const name of ['enroll-federated.xml', 'getpolicies-federated.xml', 'enroll-entra-jwt.xml']) {
       expect(parseEnrollmentEnvelope(fixture(name)).tokens).toHaveLength(1);
     }
     expect(parseDiscoverRequest(fixture('discover-v5.xml')).messageId).toBeTruthy();
-  });
-
-  it('a GetPolicies with nesting past the limit in its Body is malformed', () => {
     const ok = buildGetPoliciesEnvelope({ token });
     // Envelope > Body > GetPolicies already uses 3 levels.
     const deep = (n: number) => ok.replace('</GetPolicies>', `${nested(n, '<n>', '</n>')}</GetPolicies>`);
     expect(parseEnrollmentEnvelope(deep(SOAP_XML_LIMITS.maxDepth - 3)).message).toBe('GetPolicies');
     expect(refusal(() => parseEnrollmentEnvelope(deep(SOAP_XML_LIMITS.maxDepth - 2))).message).toMatch(/nested deeper than 32/);
+    // A caller may still override them.
+    expect(parseEnrollmentEnvelope(deep(40), { maxDepth: 64 }).message).toBe('GetPolicies');
   });
 
   it('an Enroll with a namespace declared on every level is malformed', () => {
@@ -108,10 +108,5 @@ describe('MS-MDE2 parsers use tighter limits', () => {
     expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nested(40, '<n>', '</n>')}</request>`))).message).toMatch(/deeper/);
     expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nsPerLevel(25, 3)}</request>`))).message).toMatch(/namespace/);
     expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${'<x/>'.repeat(1100)}</request>`))).message).toMatch(/elements/);
-  });
-
-  it('a caller may still override them', () => {
-    const xml = buildGetPoliciesEnvelope({ token }).replace('</GetPolicies>', `${nested(40, '<n>', '</n>')}</GetPolicies>`);
-    expect(parseEnrollmentEnvelope(xml, { maxDepth: 64 }).message).toBe('GetPolicies');
   });
 });
