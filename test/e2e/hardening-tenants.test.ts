@@ -114,6 +114,9 @@ describe('tenant binding with local IdPs', () => {
     const { res, html } = await get(svc.url, auth({ login_hint: 'alice@example.test' }, '/t/lab/auth'));
     expectErrorPage(res, html, 403, 'upn_not_in_tenant');
     expect(html).not.toContain('name="password"');
+    expect(html).toContain('The account you used is outside the domains of lab org,');
+    const de = await get(svc.url, auth({ login_hint: 'alice@example.test' }, '/t/lab/auth'), { headers: { 'accept-language': 'de' } });
+    expect(de.html).toContain('Das verwendete Konto liegt in keiner Domäne von lab org');
     // Domains compare case-insensitively and without a trailing dot.
     const ok = await get(svc.url, auth({ login_hint: 'Tester@LAB.test.' }, '/t/lab/auth'));
     expect(ok.res.status).toBe(200);
