@@ -6,6 +6,7 @@
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
 import { audienceOf, upnAllowedIn } from '../http/deps.js';
+import { sameUser } from '../config/domains.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
 import type { Identity } from '../tokens/claims.js';
@@ -21,7 +22,7 @@ export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Ide
   if (!upnAllowedIn(tenant, identity.upn)) {
     throw forbidden('upn_not_in_tenant', 'signed-in user is outside the tenant\'s domains', { org: tenant.displayName });
   }
-  if (p.requireHintMatch && tx.loginHint && tx.loginHint.toLowerCase() !== identity.upn.toLowerCase()) {
+  if (p.requireHintMatch && tx.loginHint && !sameUser(tx.loginHint, identity.upn)) {
     throw forbidden('hint_mismatch', 'signed-in user differs from login_hint', { upn: identity.upn, hint: tx.loginHint });
   }
   if (p.allowedGroups.length) {
@@ -39,7 +40,7 @@ async function spendInvitation(deps: AppDeps, tx: Transaction, tenant: TenantCon
   const inv = await deps.store.getInvitation(tx.invitationId, now);
   if (!inv) throw badRequest('invitation_expired', 'invitation expired during sign-in');
   if (inv.tenantId !== tenant.id) throw forbidden('invitation_other_tenant', 'invitation belongs to another organization');
-  if (inv.upn.toLowerCase() !== identity.upn.toLowerCase()) throw forbidden('invitation_other_user', 'invitation is for another user');
+  if (!sameUser(inv.upn, identity.upn)) throw forbidden('invitation_other_user', 'invitation is for another user');
   if (!(await deps.store.useInvitation(inv.id, now))) throw badRequest('invitation_used', 'invitation already used');
 }
 

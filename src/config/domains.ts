@@ -10,3 +10,15 @@ export function domainOf(upn: string): string | null {
   const domain = upn.slice(at + 1).trim().toLowerCase().replace(/\.$/, '');
   return domain || null;
 }
+
+/**
+ * Do two user names name the same user? The part before the last `@` compared
+ * case-insensitively, the domain as `domainOf` gives it (so `Ann@Contoso.com.` is `ann@contoso.com`).
+ */
+export function sameUser(a: string, b: string): boolean {
+  const norm = (u: string) => {
+    const domain = domainOf(u);
+    return domain === null ? u.toLowerCase() : `${u.slice(0, u.lastIndexOf('@')).toLowerCase()}@${domain}`;
+  };
+  return norm(a) === norm(b);
+}

@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Invitation, Store } from '../store/types.js';
 import { badRequest, forbidden } from '../errors.js';
+import { sameUser } from '../config/domains.js';
 
 export function invitationIdFor(accesstoken: string): string {
   return createHash('sha256').update(accesstoken).digest('base64url').slice(0, 32);
@@ -46,7 +47,7 @@ export async function checkInvitation(store: Store, accesstoken: string, loginHi
   if (!inv) throw badRequest('invitation_invalid', 'unknown invitation');
   if (inv.usedAt !== null) throw badRequest('invitation_used', 'invitation already used');
   if (inv.expiresAt <= now) throw badRequest('invitation_expired', 'invitation expired');
-  if (loginHint && loginHint.toLowerCase() !== inv.upn.toLowerCase()) {
+  if (loginHint && !sameUser(loginHint, inv.upn)) {
     throw forbidden('invitation_other_user', 'invitation is for another user');
   }
   return inv;

@@ -121,6 +121,9 @@ describe('tenant binding with local IdPs', () => {
     const ok = await get(svc.url, auth({ login_hint: 'Tester@LAB.test.' }, '/t/lab/auth'));
     expect(ok.res.status).toBe(200);
     expect(ok.html).toContain('name="password"');
+    // ... and so does requireHintMatch: the hint names the user who signs in.
+    const signedIn = await password(svc.url, hiddenValue(ok.html, 'state')!, 'tester@lab.test');
+    expect(claims(signedIn.html)).toMatchObject({ tid: 'lab', upn: 'tester@lab.test', login_hint: 'Tester@LAB.test.' });
   });
 
   it('the signed-in user\'s domain must be the tenant\'s: a foreign user of the tenant\'s own IdP gets no token', async () => {
