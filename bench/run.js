@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 
 const modules = ['./mint.js', './introspect.js', './oidc-cpu.js'].filter((m) => existsSync(new URL(m, import.meta.url)));
+modules.push('./password-burst.js'); // issue #7 finding 6
 const only = process.argv[2];
 let failed = false;
 for (const m of modules) {

@@ -7,6 +7,7 @@ import { oneString } from './params.js';
 import { loadTransaction, withTenant } from './transaction.js';
 import { reservePasswordAttempt } from './ratelimit.js';
 import { finishSignIn } from './finish.js';
+import { withHashPriority } from '../upstreams/local/hashqueue.js';
 
 export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void> {
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
@@ -24,7 +25,9 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
 
   let identity;
   try {
-    identity = await upstream.password(username, password);
+    const check = () => upstream.password!(username, password);
+    // A returning user's address skips the queue of guesses from elsewhere (smart lockout's twin).
+    identity = await (attempt.familiar ? withHashPriority(check) : check());
   } catch (err) {
     // Refused before the password was checked (the hashing queue was full): no guess was spent.
     if (isFedbridgeError(err) && err.code === 'server_busy') await attempt.notEvaluated();

@@ -69,6 +69,8 @@ const userKey = (tenantId: string, username: string) =>
   `${encodeURIComponent(tenantId)}:${encodeURIComponent(username.trim().toLowerCase())}`;
 
 export interface PasswordAttempt {
+  /** Comes from an address where this user signed in before (its hash may go first). */
+  readonly familiar: boolean;
   /** The password was right: give the slots back and remember this address as familiar. */
   succeeded(): Promise<void>;
   /** The password was never checked (e.g. the hashing queue was full): give the slots back. */
@@ -95,13 +97,14 @@ export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, us
     taken.push(key);
     if ((await deps.store.hit(key, MINUTE, now)) > passwordPerIp) throw refuse('from this address');
   }
+  const familiar = familiarDays > 0 && (await deps.store.isFamiliarAddress(subject, net, now));
   if (passwordPerUser) {
-    const familiar = familiarDays > 0 && (await deps.store.isFamiliarAddress(subject, net, now));
     const key = familiar ? `pw:user:${subject}:at:${net}` : `pw:user:${subject}`;
     taken.push(key);
     if ((await deps.store.hit(key, MINUTE, now)) > passwordPerUser) throw refuse('for this user');
   }
   return {
+    familiar,
     async succeeded() {
       await give();
       if (familiarDays > 0) await deps.store.rememberAddress(subject, net, now + familiarDays * DAY, now);

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { forms, hiddenValue } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
 import { hashPasswordSync } from '../../src/upstreams/local/password.js';
-import { DEFAULT_HASH_QUEUE, HashQueue, passwordHashQueue } from '../../src/upstreams/local/hashqueue.js';
+import { DEFAULT_HASH_QUEUE, HashQueue, passwordHashQueue, withHashPriority } from '../../src/upstreams/local/hashqueue.js';
 import { isFedbridgeError } from '../../src/errors.js';
 
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
@@ -26,7 +26,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 describe('HashQueue', () => {
   it('never runs more than `concurrency` jobs; waiters start oldest first', async () => {
-    const q = new HashQueue({ concurrency: 2, maxWaiting: 10 });
+    const q = new HashQueue({ concurrency: 2, maxWaiting: 10, maxPriorityWaiting: 0 });
     let active = 0;
     let peak = 0;
     const started: number[] = [];
@@ -42,7 +42,7 @@ describe('HashQueue', () => {
     );
     await tick();
     expect(started).toEqual([0, 1]);
-    expect(q.load).toEqual({ running: 2, waiting: 6 });
+    expect(q.load).toEqual({ running: 2, waiting: 6, priorityWaiting: 0 });
     for (const i of [1, 0, 3, 2, 5, 4, 7, 6]) {
       gates[i].open();
       await tick();
@@ -51,11 +51,11 @@ describe('HashQueue', () => {
     expect(await Promise.all(runs)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(peak).toBe(2);
-    expect(q.load).toEqual({ running: 0, waiting: 0 });
+    expect(q.load).toEqual({ running: 0, waiting: 0, priorityWaiting: 0 });
   });
 
   it('refuses at once with 503 server_busy and a Retry-After when the wait list is full; the refused job never runs', async () => {
-    const q = new HashQueue({ concurrency: 1, maxWaiting: 2 });
+    const q = new HashQueue({ concurrency: 1, maxWaiting: 2, maxPriorityWaiting: 0 });
     const g = gate();
     const admitted = [q.run(() => g.done), q.run(() => g.done), q.run(() => g.done)];
     const job = vi.fn(async () => 'ran');
@@ -69,8 +69,26 @@ describe('HashQueue', () => {
     expect(await q.run(job)).toBe('ran'); // drained: accepted again
   });
 
+  it('the priority lane starts first and has a bound of its own', async () => {
+    const q = new HashQueue({ concurrency: 1, maxWaiting: 1, maxPriorityWaiting: 1 });
+    const started: string[] = [];
+    const g = gate();
+    const job = (name: string) => async () => {
+      started.push(name);
+      await g.done;
+    };
+    const runs = [q.run(job('first')), q.run(job('normal')), withHashPriority(() => q.run(job('priority')))];
+    // Both lanes are full now: one more of each is refused.
+    await expect(q.run(job('normal-2'))).rejects.toMatchObject({ status: 503, code: 'server_busy' });
+    await expect(withHashPriority(() => q.run(job('priority-2')))).rejects.toMatchObject({ status: 503, code: 'server_busy' });
+    expect(q.load).toEqual({ running: 1, waiting: 1, priorityWaiting: 1 });
+    g.open();
+    await Promise.all(runs);
+    expect(started).toEqual(['first', 'priority', 'normal']);
+  });
+
   it('a failing job frees its slot', async () => {
-    const q = new HashQueue({ concurrency: 1, maxWaiting: 0 });
+    const q = new HashQueue({ concurrency: 1, maxWaiting: 0, maxPriorityWaiting: 0 });
     await expect(q.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(await q.run(async () => 1)).toBe(1);
   });
@@ -135,7 +153,7 @@ describe('the password page behind the queue', () => {
     })).json();
 
   it('a full queue: 503 server_busy page with Retry-After, no attempt spent; introspection still answers', async () => {
-    passwordHashQueue.configure({ concurrency: 1, maxWaiting: 1 });
+    passwordHashQueue.configure({ concurrency: 1, maxWaiting: 1, maxPriorityWaiting: 0 });
     const g = gate();
     const blockers = [passwordHashQueue.run(() => g.done), passwordHashQueue.run(() => g.done)];
     try {
@@ -159,8 +177,27 @@ describe('the password page behind the queue', () => {
     expect((await attempt('u1@contoso.test', PW, '198.51.100.1')).token).toBeTruthy();
   });
 
+  it('with the queue full of guesses, a user at an address she signed in from waits in the priority lane, not refused', async () => {
+    passwordHashQueue.configure({ concurrency: 1, maxWaiting: 1, maxPriorityWaiting: 1 });
+    const g = gate();
+    const blockers = [passwordHashQueue.run(() => g.done), passwordHashQueue.run(() => g.done)];
+    let returning: ReturnType<typeof attempt> | undefined;
+    try {
+      const state = await startState('u0@contoso.test');
+      returning = post(state, 'u0@contoso.test', PW, '192.0.2.1'); // where u0 signed in (beforeAll)
+      while (passwordHashQueue.load.priorityWaiting === 0) await new Promise((r) => setTimeout(r, 5));
+      // A stranger, and u0 from an address she never used, are refused meanwhile.
+      expect((await attempt('u29@contoso.test', 'wrong', '203.0.113.200')).res.status).toBe(503);
+      expect((await attempt('u0@contoso.test', PW, '203.0.113.201')).res.status).toBe(503);
+    } finally {
+      g.open();
+      await Promise.all(blockers);
+    }
+    expect((await returning!).token).toBeTruthy();
+  });
+
   it('a burst of 24 concurrent guesses: never more than `concurrency` hashes at once, the overflow refused with 503', async () => {
-    passwordHashQueue.configure({ concurrency: 2, maxWaiting: 3 });
+    passwordHashQueue.configure({ concurrency: 2, maxWaiting: 3, maxPriorityWaiting: 0 });
     const states = await Promise.all(Array.from({ length: 24 }, (_, i) => startState(`u${i + 2}@contoso.test`)));
     // Admitted hashes hold until all 24 guesses have reached the queue, so the outcome does not
     // depend on how fast scrypt is: 2 run, 3 wait, 19 are refused.
