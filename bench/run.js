@@ -2,7 +2,7 @@
 // measured in the same run (these machines are noisy; absolute numbers are not comparable).
 import { existsSync } from 'node:fs';
 
-const modules = ['./mint.js', './introspect.js', './oidc-cpu.js'].filter((m) => existsSync(new URL(m, import.meta.url)));
+const modules = ['./mint.js', './introspect.js', './oidc-cpu.js', './xml-amplification.js'].filter((m) => existsSync(new URL(m, import.meta.url)));
 modules.push('./password-burst.js'); // issue #7 finding 6
 const only = process.argv[2];
 let failed = false;

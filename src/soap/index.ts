@@ -13,6 +13,7 @@ export {
   DEFAULT_XML_LIMITS,
   type XmlErrorCode,
   type ParseXmlOptions,
+  type XmlLimits,
 } from './xml.js';
 export {
   parseEnrollmentEnvelope,

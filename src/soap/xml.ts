@@ -20,19 +20,34 @@ export interface ParseXmlOptions {
   maxDepth?: number;
   /** Namespace declarations (`xmlns`, `xmlns:p`) accepted in the whole document; default 512. */
   maxNamespaceDeclarations?: number;
-  /** Elements accepted in the whole document; default: no limit beyond maxBytes. */
-  maxElements?: number;
+  /** Elements, comments and CDATA sections accepted in the whole document; default 20000. */
+  maxNodes?: number;
+  /** Attributes (namespace declarations included) accepted in the whole document; default 20000. */
+  maxAttributes?: number;
+  /** Entity and character references (`&amp;`, `&#65;`) accepted in the whole document; default 20000. */
+  maxReferences?: number;
 }
 
 export const DEFAULT_MAX_XML_BYTES = 256 * 1024;
 
+export type XmlLimits = Required<Omit<ParseXmlOptions, 'maxBytes'>>;
+
 /**
  * Generous defaults, for any caller: SAML and WS-Federation documents (federation metadata
- * declares a namespace on every ClaimType) stay well inside them. What they stop is the
- * parser's superlinear cost: its work per element grows with depth, and every element that
- * declares a namespace copies the whole map in scope (see bench/xml-amplification.js).
+ * declares a namespace on every ClaimType) stay well inside them. Depth and namespace
+ * declarations stop the parser's superlinear cost: its work per element grows with depth, and
+ * every element that declares a namespace copies the whole map in scope. The counts bound the
+ * rest, which is linear but costs a node (or more) per few bytes: comments, attributes and
+ * references are each 10 to 60 times dearer than plain text of the same size
+ * (bench/xml-amplification.js).
  */
-export const DEFAULT_XML_LIMITS = { maxDepth: 64, maxNamespaceDeclarations: 512 } as const;
+export const DEFAULT_XML_LIMITS: XmlLimits = {
+  maxDepth: 64,
+  maxNamespaceDeclarations: 512,
+  maxNodes: 20_000,
+  maxAttributes: 20_000,
+  maxReferences: 20_000,
+};
 
 const ELEMENT_NODE = 1;
 const PROCESSING_INSTRUCTION_NODE = 7;
@@ -56,7 +71,9 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
   prescan(text, {
     maxDepth: opts.maxDepth ?? DEFAULT_XML_LIMITS.maxDepth,
     maxNamespaceDeclarations: opts.maxNamespaceDeclarations ?? DEFAULT_XML_LIMITS.maxNamespaceDeclarations,
-    maxElements: opts.maxElements ?? Infinity,
+    maxNodes: opts.maxNodes ?? DEFAULT_XML_LIMITS.maxNodes,
+    maxAttributes: opts.maxAttributes ?? DEFAULT_XML_LIMITS.maxAttributes,
+    maxReferences: opts.maxReferences ?? DEFAULT_XML_LIMITS.maxReferences,
   });
 
   // A leading byte-order mark would make xmldom reject the XML declaration.
@@ -82,41 +99,54 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
   return doc;
 }
 
-interface Limits {
-  maxDepth: number;
-  maxNamespaceDeclarations: number;
-  maxElements: number;
-}
-
 // Sticky patterns applied at a known position: each consumes what it matches once, so the
 // whole scan is linear in the input (no pattern can backtrack past where it started).
 const TAG_NAME = /[^ \t\r\n/>]+/y;
 const ATTRIBUTE = /[ \t\r\n]+([^ \t\r\n=/>]+)[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*')/y;
 const TAG_END = /[ \t\r\n]*(\/?)>/y;
+const XML_DECLARATION = /<\?xml[ \t\r\n]/y;
 
 /**
- * One linear pass over the markup, before the parser sees it: counts nesting depth, elements
- * and namespace declarations, and stops at the first limit crossed. It skips comments,
- * CDATA and processing instructions, and reads quoted attribute values whole, so a `<` or
- * `>` inside them is never taken for markup. It need not judge well-formedness (the parser
- * does); it refuses only what it cannot read as a tag, which the parser would refuse too.
+ * One linear pass over the markup, before the parser sees it: counts nesting depth, nodes,
+ * attributes, namespace declarations and references, and stops at the first limit crossed.
+ * It skips over comments and CDATA, and reads quoted attribute values whole, so a `<` or `>`
+ * inside them is never taken for markup. It need not judge well-formedness (the parser does);
+ * it refuses only what it cannot read as a tag, and processing instructions (only the XML
+ * declaration is allowed), which the parser, or the check after it, would refuse too.
  */
-function prescan(xml: string, limits: Limits): void {
+function prescan(xml: string, limits: XmlLimits): void {
   let depth = 0;
-  let elements = 0;
+  let nodes = 0;
+  let attributes = 0;
   let namespaces = 0;
-  let i = xml.indexOf('<');
+  const declarationAt = xml.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const tooMany = (what: string, max: number) => new XmlError('malformed', `more than ${max} ${what}`);
   const skipTo = (from: number, terminator: string): number => {
     const end = xml.indexOf(terminator, from);
     if (end < 0) throw new XmlError('malformed', 'unterminated markup');
     return end + terminator.length;
   };
+
+  let references = 0;
+  for (let r = xml.indexOf('&'); r >= 0; r = xml.indexOf('&', r + 1)) {
+    if (++references > limits.maxReferences) throw tooMany('entity or character references', limits.maxReferences);
+  }
+
+  let i = xml.indexOf('<');
   while (i >= 0) {
-    if (xml.startsWith('<!--', i)) i = skipTo(i + 4, '-->');
-    else if (xml.startsWith('<![CDATA[', i)) i = skipTo(i + 9, ']]>');
-    else if (xml.startsWith('<?', i)) i = skipTo(i + 2, '?>');
-    else if (xml.startsWith('<!', i)) throw new XmlError('malformed', 'markup declaration refused');
-    else if (xml.startsWith('</', i)) {
+    if (xml.startsWith('<!--', i)) {
+      if (++nodes > limits.maxNodes) throw tooMany('nodes', limits.maxNodes);
+      i = skipTo(i + 4, '-->');
+    } else if (xml.startsWith('<![CDATA[', i)) {
+      if (++nodes > limits.maxNodes) throw tooMany('nodes', limits.maxNodes);
+      i = skipTo(i + 9, ']]>');
+    } else if (xml.startsWith('<?', i)) {
+      XML_DECLARATION.lastIndex = i;
+      if (i !== declarationAt || !XML_DECLARATION.test(xml)) throw new XmlError('malformed', 'processing instruction refused');
+      i = skipTo(i + 2, '?>');
+    } else if (xml.startsWith('<!', i)) {
+      throw new XmlError('malformed', 'markup declaration refused');
+    } else if (xml.startsWith('</', i)) {
       if (--depth < 0) throw new XmlError('malformed', 'end tag without start tag');
       i = skipTo(i + 2, '>');
     } else {
@@ -127,18 +157,17 @@ function prescan(xml: string, limits: Limits): void {
         ATTRIBUTE.lastIndex = at;
         const attr = ATTRIBUTE.exec(xml);
         if (!attr) break;
+        if (++attributes > limits.maxAttributes) throw tooMany('attributes', limits.maxAttributes);
         const name = attr[1]!;
-        if (name === 'xmlns' || name.startsWith('xmlns:')) {
-          if (++namespaces > limits.maxNamespaceDeclarations) {
-            throw new XmlError('malformed', `more than ${limits.maxNamespaceDeclarations} namespace declarations`);
-          }
+        if ((name === 'xmlns' || name.startsWith('xmlns:')) && ++namespaces > limits.maxNamespaceDeclarations) {
+          throw tooMany('namespace declarations', limits.maxNamespaceDeclarations);
         }
         at = ATTRIBUTE.lastIndex;
       }
       TAG_END.lastIndex = at;
       const end = TAG_END.exec(xml);
       if (!end) throw new XmlError('malformed', 'unreadable start tag');
-      if (++elements > limits.maxElements) throw new XmlError('malformed', `more than ${limits.maxElements} elements`);
+      if (++nodes > limits.maxNodes) throw tooMany('nodes', limits.maxNodes);
       if (depth + 1 > limits.maxDepth) throw new XmlError('malformed', `elements nested deeper than ${limits.maxDepth}`);
       if (end[1] !== '/') depth++;
       i = TAG_END.lastIndex;

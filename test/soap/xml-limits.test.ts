@@ -56,21 +56,35 @@ describe('parseXml default limits (every caller)', () => {
     const xml =
       `<?xml version="1.0"?><r a="${hidden.replaceAll('<', '&lt;')}" b='>/>&lt;' c = "xmlns:z='u'">` +
       `<!-- ${hidden} --><![CDATA[${hidden}]]><k xmlns = "urn:k" >text > more</k ></r>`;
-    const doc = parseXml(xml, { maxDepth: 2, maxNamespaceDeclarations: 1, maxElements: 2 });
+    // r and k; the comment and the CDATA section; a, b, c and xmlns; 200 &lt; in a, one in b.
+    const limits = { maxDepth: 2, maxNamespaceDeclarations: 1, maxNodes: 4, maxAttributes: 4, maxReferences: 201 };
+    const doc = parseXml(xml, limits);
     expect(doc.documentElement!.getAttribute('c')).toBe("xmlns:z='u'");
     // ...and one more of each is refused.
-    expect(refusal(() => parseXml(xml.replace('<k ', '<k><k/></k><k '), { maxDepth: 3, maxNamespaceDeclarations: 1, maxElements: 3 })).message).toMatch(/elements/);
-    expect(refusal(() => parseXml(xml.replace('<k ', '<k xmlns:y="u" '), { maxDepth: 2, maxNamespaceDeclarations: 1, maxElements: 2 })).message).toMatch(/namespace/);
+    expect(refusal(() => parseXml(xml.replace('<k ', '<k><k/></k><k '), { ...limits, maxDepth: 3, maxNodes: 5 })).message).toMatch(/more than 5 nodes/);
+    expect(refusal(() => parseXml(xml.replace('<k ', '<k x="1" '), limits)).message).toMatch(/more than 4 attributes/);
+    expect(refusal(() => parseXml(xml.replace('<k ', '<k xmlns:y="u" '), { ...limits, maxAttributes: 5 })).message).toMatch(/more than 1 namespace/);
+    expect(refusal(() => parseXml(xml.replace('text', '&amp;'), limits)).message).toMatch(/more than 201 entity or character references/);
+    expect(refusal(() => parseXml(xml.replace('</k >', '</k ><!---->'), limits)).message).toMatch(/more than 4 nodes/);
     // What it cannot read is malformed (the parser would refuse it too).
     expect(refusal(() => parseXml('</a><a/>')).code).toBe('malformed');
     expect(refusal(() => parseXml('<a><!-- never closed')).code).toBe('malformed');
     expect(refusal(() => parseXml('<a b="never closed></a>')).code).toBe('malformed');
   });
 
-  it('elements: no limit unless the caller sets one', () => {
+  it('nodes (elements, comments, CDATA), attributes and references: 20000 each by default, fewer when asked', () => {
     const flat = `<r>${'<a/>'.repeat(5000)}</r>`;
     expect(elementsByLocalName(parseXml(flat), 'a')).toHaveLength(5000);
-    expect(refusal(() => parseXml(flat, { maxElements: 5000 })).message).toMatch(/more than 5000 elements/);
+    expect(refusal(() => parseXml(flat, { maxNodes: 5000 })).message).toMatch(/more than 5000 nodes/);
+    expect(refusal(() => parseXml(`<r>${'<!---->'.repeat(20_000)}</r>`)).message).toMatch(/more than 20000 nodes/);
+    expect(refusal(() => parseXml(`<r>${'<![CDATA[]]>'.repeat(20_000)}</r>`)).message).toMatch(/more than 20000 nodes/);
+    const attrs = (n: number) => `<r${Array.from({ length: n }, (_, i) => ` a${i}=""`).join('')}/>`;
+    expect(parseXml(attrs(20_000)).documentElement!.attributes.length).toBe(20_000);
+    expect(refusal(() => parseXml(attrs(20_001))).message).toMatch(/more than 20000 attributes/);
+    expect(refusal(() => parseXml(`<r>${'&amp;'.repeat(20_001)}</r>`)).message).toMatch(/more than 20000 entity or character references/);
+    // A processing instruction is refused before parsing (only the XML declaration, first, is allowed).
+    expect(refusal(() => parseXml(`<r>${'<?p?>'.repeat(20_000)}</r>`)).message).toMatch(/processing instruction refused/);
+    expect(parseXml('\uFEFF<?xml version="1.0"?><r/>').documentElement!.localName).toBe('r');
   });
 });
 
@@ -98,15 +112,19 @@ describe('MS-MDE2 parsers use tighter limits', () => {
     expect(parseEnrollmentEnvelope(xml.replace(/ xmlns:p\d+x\d+="urn:p\d+"/g, '')).message).toBe('Enroll');
   });
 
-  it('an Enroll padded with more than 1024 elements is malformed', () => {
-    const xml = buildEnrollEnvelope({ token, deviceId: 'D' }).replace('</wst:RequestType>', `</wst:RequestType><pad>${'<i/>'.repeat(1024)}</pad>`);
-    expect(refusal(() => parseEnrollmentEnvelope(xml)).message).toMatch(/more than 1024 elements/);
+  it('an Enroll padded with more than 256 elements, comments, attributes or references is malformed', () => {
+    const pad = (inner: string) => buildEnrollEnvelope({ token, deviceId: 'D' }).replace('</wst:RequestType>', `</wst:RequestType><pad>${inner}</pad>`);
+    expect(refusal(() => parseEnrollmentEnvelope(pad('<i/>'.repeat(256)))).message).toMatch(/more than 256 nodes/);
+    expect(refusal(() => parseEnrollmentEnvelope(pad('<!---->'.repeat(256)))).message).toMatch(/more than 256 nodes/);
+    expect(refusal(() => parseEnrollmentEnvelope(pad(`<i${Array.from({ length: 256 }, (_, i) => ` a${i}=""`).join('')}/>`))).message).toMatch(/more than 256 attributes/);
+    expect(refusal(() => parseEnrollmentEnvelope(pad('&#65;'.repeat(257)))).message).toMatch(/more than 256 entity or character references/);
+    expect(parseEnrollmentEnvelope(pad('<i/>'.repeat(200) + '&#65;'.repeat(200))).message).toBe('Enroll');
   });
 
   it('a Discover request with deep nesting or a namespace per level is malformed', () => {
     const good = buildDiscoverRequest({ email: 'a@contoso.test', messageId: 'urn:uuid:1' });
     expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nested(40, '<n>', '</n>')}</request>`))).message).toMatch(/deeper/);
     expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${nsPerLevel(25, 3)}</request>`))).message).toMatch(/namespace/);
-    expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${'<x/>'.repeat(1100)}</request>`))).message).toMatch(/elements/);
+    expect(refusal(() => parseDiscoverRequest(good.replace('</request>', `${'<x/>'.repeat(300)}</request>`))).message).toMatch(/nodes/);
   });
 });
