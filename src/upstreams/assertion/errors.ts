@@ -23,6 +23,8 @@ export const ASSERTION_ERROR_CODES = [
   'assertion_unsupported_algorithm',
   /** The signature does not verify against any trusted (metadata) certificate, or does not cover the assertion. */
   'assertion_invalid_signature',
+  /** The Issuer is not the expected IdP (when the caller names one). */
+  'assertion_wrong_issuer',
   /** No Audience equal to the expected value. */
   'assertion_wrong_audience',
   /** Past NotOnOrAfter (plus the clock skew). */

@@ -63,6 +63,8 @@ export interface AssertionCheck {
   maxBytes?: number;
   /** When given, a SAML 2.0 SubjectConfirmationData Recipient must equal it. */
   recipient?: string;
+  /** When given, the assertion's Issuer must equal it (the metadata's entityID). */
+  issuer?: string;
 }
 
 export interface ValidatedAssertion {
@@ -115,6 +117,7 @@ export async function validateAssertion(xml: string, check: AssertionCheck): Pro
   const now = (check.now ?? Date.now)();
   const skew = (check.clockSkewSeconds ?? 180) * 1000;
 
+  if (check.issuer !== undefined && fields.issuer !== check.issuer) throw assertionError('assertion_wrong_issuer', 'Issuer is not the expected IdP');
   if (fields.audienceRestrictions.length === 0) throw assertionError('assertion_wrong_audience', 'no audience restriction');
   for (const audiences of fields.audienceRestrictions) {
     if (!audiences.includes(check.audience)) throw assertionError('assertion_wrong_audience', 'audience does not match');

@@ -342,6 +342,7 @@ const attacks: Attack[] = [
     }),
   },
   // --- conditions ---
+  { name: 'issued by another IdP than expected', code: 'assertion_wrong_issuer', make: (v) => genuine[v], check: () => ({ issuer: 'http://adfs.other.example/adfs/services/trust' }) },
   { name: 'wrong audience', code: 'assertion_wrong_audience', make: (v) => genuine[v], check: () => ({ audience: `${REALM}/other` }) },
   {
     name: 'expired (just past NotOnOrAfter + skew)',
@@ -402,6 +403,12 @@ describe.each(['1.1', '2.0'] as const)('SAML %s answer', (version) => {
 
   it("the attacker's own answer is valid as issued (so the comment case is a real truncation attempt)", async () => {
     expect((await validateAssertion(attackerOwn[version], check())).nameId).toBe('alice@contoso.com.evil.example');
+  });
+
+  it('a SubjectConfirmationData Recipient naming another address is refused (SAML 2.0 carries one)', async () => {
+    const other = validateAssertion(genuine[version], check({ recipient: 'https://attacker.example/wsfed/contoso' }));
+    if (version === '2.0') await expectRefused(other, 'assertion_wrong_recipient');
+    else expect((await other).nameId).toBe('alice@contoso.com');
   });
 
   it('accepts at the edges of the clock skew', async () => {

@@ -81,7 +81,7 @@ describe('WS-Fed passive answers', () => {
         expect(form.fields.wa).toBe('wsignin1.0');
         expect(form.fields.wctx).toBe('tx-42');
         const seen = replaySet();
-        const a = await validateAssertion(form.fields.wresult!, check({ seen, recipient: WREPLY }));
+        const a = await validateAssertion(form.fields.wresult!, check({ seen, recipient: WREPLY, issuer: idp.issuer }));
         expect(a.samlVersion).toBe(version);
         expect(a.issuer).toBe(idp.issuer);
         expect(a.nameId).toBe('alice@contoso.com');
