@@ -212,14 +212,17 @@ describe('SimpleSAMLphp test peer (default: Response and Assertion signed)', () 
   it('refuses an unknown realm until setRelyingParties adds it', async () => {
     const realm = `${SP}/wsfed/fabrikam`;
     const url = wsfedSignInUrl({ passiveEndpoint: ssp.wsfed.passiveEndpoint, realm, wreply: realm, wctx: 'x' });
-    await expect(signInAtIdp(new CookieJar(), url, ALICE, ['wresult'])).rejects.toThrow(/no form with wresult/);
-    ssp.setRelyingParties({ samlSps: [SAML_SP], wsfedSps: [WSFED_SP, { realm, wreply: realm }] });
+    await expect(signInAtIdp(new CookieJar(), url, ALICE, ['wresult'])).rejects.toThrow(/page "Error processing request from Service Provider"/);
+    ssp.setRelyingParties({ wsfedSps: [WSFED_SP, { realm, wreply: realm }] });
     try {
       const { form } = await signInAtIdp(new CookieJar(), url, ALICE, ['wa', 'wresult', 'wctx']);
       expect(form.action).toBe(realm);
       expect(one(parse(form.fields.wresult), NS.saml1, 'Audience').textContent).toBe(realm);
+      // The SAML SPs were kept.
+      const req = authnRequestUrl({ ssoUrl: ssp.saml.ssoUrl, entityId: SAML_SP.entityId, acsUrl: SAML_SP.acs });
+      expect((await signInAtIdp(new CookieJar(), req.url, ALICE, ['SAMLResponse'])).form.action).toBe(SAML_SP.acs);
     } finally {
-      ssp.setRelyingParties({ samlSps: [SAML_SP], wsfedSps: [WSFED_SP] });
+      ssp.setRelyingParties({ wsfedSps: [WSFED_SP] });
     }
   });
 
@@ -267,6 +270,9 @@ describe('SimpleSAMLphp test peer (default: Response and Assertion signed)', () 
     const second = await signInAtIdp(jar, again.url, ALICE, ['SAMLResponse']);
     expect(second.prompted).toBe(false);
     expect(second.form.fields.RelayState).toBe('rs-2');
+    // Unless the request asks for ForceAuthn.
+    const forced = authnRequestUrl({ ssoUrl: ssp.saml.ssoUrl, entityId: SAML_SP.entityId, acsUrl: SAML_SP.acs, forceAuthn: true });
+    expect((await signInAtIdp(jar, forced.url, ALICE, ['SAMLResponse'])).prompted).toBe(true);
   });
 
   it('never posts to an ACS URL missing from the SP metadata (1.19 falls back to the registered one)', async () => {
@@ -279,7 +285,14 @@ describe('SimpleSAMLphp test peer (default: Response and Assertion signed)', () 
 
   it('refuses an AuthnRequest from an unknown SP entity ID', async () => {
     const req = authnRequestUrl({ ssoUrl: ssp.saml.ssoUrl, entityId: `${SP}/saml/unknown`, acsUrl: `${SP}/saml/unknown/acs`, relayState: 'r' });
-    await expect(signInAtIdp(new CookieJar(), req.url, ALICE, ['SAMLResponse'])).rejects.toThrow(/no form with SAMLResponse/);
+    await expect(signInAtIdp(new CookieJar(), req.url, ALICE, ['SAMLResponse'])).rejects.toThrow(/page "Metadata not found"/);
+  });
+
+  it('refuses a wreply whose host is not in trusted.url.domains', async () => {
+    const url = wsfedSignInUrl({ passiveEndpoint: ssp.wsfed.passiveEndpoint, realm: WSFED_SP.realm, wreply: 'http://evil.test/wsfed', wctx: 'x' });
+    const page = await follow(new CookieJar(), url);
+    expect(page.body).toContain('URL not allowed');
+    expect(page.body).not.toContain('wresult');
   });
 });
 

@@ -94,7 +94,11 @@ export interface SimpleSamlPhp {
   wsfed: { entityId: string; metadataUrl: string; passiveEndpoint: string };
   /** SimpleSAMLphp's own log and the php -S request log. */
   logFiles: { simplesamlphp: string; server: string };
-  /** Replace the SPs it knows (metadata is re-read on every request): for SPs whose port comes later. */
+  /**
+   * Replaces the SAML SPs and/or the WS-Fed relying parties it knows (a list left out is kept).
+   * Metadata is re-read on every request, so this works while running: for SPs whose port is
+   * known only after the peer started.
+   */
   setRelyingParties(rps: SspRelyingParties): void;
   /** The tail of both logs, for a failing test's message. */
   logs(): string;
@@ -248,6 +252,7 @@ export async function startSimpleSamlPhp(opts: SimpleSamlPhpOptions): Promise<Si
     }
 
     const running = child!;
+    let current: SspRelyingParties = { samlSps: opts.samlSps, wsfedSps: opts.wsfedSps };
     const samlMetadataUrl = `${baseUrl}saml2/idp/metadata.php`;
     const wsfedMetadataUrl = `${baseUrl}module.php/adfs/idp/metadata.php`;
     return {
@@ -257,7 +262,8 @@ export async function startSimpleSamlPhp(opts: SimpleSamlPhpOptions): Promise<Si
       wsfed: { entityId: entityIds.get(wsfedMetadataUrl)!, metadataUrl: wsfedMetadataUrl, passiveEndpoint: `${baseUrl}module.php/adfs/idp/prp.php` },
       logFiles: { simplesamlphp: sspLog, server: serverLog },
       setRelyingParties(rps) {
-        writeFileSync(join(configDir, 'peer.json'), JSON.stringify(peerJson(dir, baseUrl, opts, rps), null, 1));
+        current = { samlSps: rps.samlSps ?? current.samlSps, wsfedSps: rps.wsfedSps ?? current.wsfedSps };
+        writeFileSync(join(configDir, 'peer.json'), JSON.stringify(peerJson(dir, baseUrl, opts, current), null, 1));
       },
       logs: () => `--- php -S ---\n${tail(serverLog)}\n--- simplesamlphp ---\n${tail(sspLog)}`,
       async stop() {
@@ -338,7 +344,11 @@ export interface Page {
 }
 
 /** One request with the jar's cookies, no redirect following. */
-export async function request(jar: CookieJar, url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
+export async function request(
+  jar: CookieJar,
+  url: string,
+  init: { method?: string; form?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<Response> {
   const headers: Record<string, string> = {};
   const cookie = jar.header(url);
   if (cookie) headers.cookie = cookie;
@@ -347,7 +357,13 @@ export async function request(jar: CookieJar, url: string, init: { method?: stri
     headers['content-type'] = 'application/x-www-form-urlencoded';
     body = new URLSearchParams(init.form).toString();
   }
-  const res = await fetch(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual' });
+  const res = await fetch(url, {
+    method: init.method ?? (body ? 'POST' : 'GET'),
+    headers,
+    body,
+    redirect: 'manual',
+    signal: AbortSignal.timeout(init.timeoutMs ?? 15_000),
+  });
   jar.store(url, res);
   return res;
 }
@@ -478,7 +494,8 @@ export async function signInAtIdp(
   const form = findPostForm(page, answerNames);
   if (!form) {
     const again = findLoginForm(page) ? ' (the login form again: wrong password?)' : '';
-    throw new Error(`no form with ${answerNames.join(', ')} at ${page.url} (status ${page.status})${again}: ${page.body.slice(0, 500)}`);
+    const title = /<title>([^<]*)<\/title>/i.exec(page.body)?.[1]?.trim() ?? '';
+    throw new Error(`no form with ${answerNames.join(', ')} at ${page.url} (status ${page.status}, page "${decodeHtml(title)}")${again}`);
   }
   return { page, form, prompted };
 }
