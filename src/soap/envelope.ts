@@ -1,4 +1,5 @@
 import type { Element } from '@xmldom/xmldom';
+import { VT_DEVICE_ENROLLMENT_USER_TOKEN, VT_JWT } from './constants.js';
 import {
   XmlError,
   attrByLocalName,
@@ -34,12 +35,19 @@ export interface SoapParts {
   body: Element;
 }
 
-/** Splits a parsed document into Envelope / Header / Body by local name. */
+/**
+ * Splits a parsed document into Envelope / Header / Body by local name. The Envelope holds an
+ * optional Header, then one Body, and nothing else (SOAP 1.2): with two Bodies or Headers, a
+ * reader taking the last would see another message than one taking the first.
+ */
 export function soapParts(envelope: Element | null): SoapParts {
   if (!envelope || envelope.localName !== 'Envelope') throw new XmlError('malformed', 'not a SOAP Envelope');
-  const body = childByLocalName(envelope, 'Body');
-  if (!body) throw new XmlError('malformed', 'SOAP Envelope without Body');
-  return { envelope, header: childByLocalName(envelope, 'Header'), body };
+  const children = childElements(envelope);
+  const names = children.map((c) => c.localName).join(' ');
+  if (names !== 'Body' && names !== 'Header Body') {
+    throw new XmlError('malformed', children.some((c) => c.localName === 'Body') ? 'a SOAP Envelope holds one Header and one Body, nothing else' : 'SOAP Envelope without Body');
+  }
+  return { envelope, header: children.length === 2 ? children[0]! : null, body: children.at(-1)! };
 }
 
 /** A WS-Addressing header value (Action, MessageID, To...), trimmed; null when absent. */
@@ -75,6 +83,7 @@ export const SOAP_XML_LIMITS = {
 export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): EnrollmentEnvelope {
   const doc = parseXml(xml, { ...SOAP_XML_LIMITS, ...opts });
   const { header, body } = soapParts(doc.documentElement);
+  refuseStrayCredentials(doc.documentElement!);
   const { message, rst } = messageKind(body);
   const additionalContext = rst ? readAdditionalContext(body, rst) : {};
   return {
@@ -107,6 +116,19 @@ function messageKind(body: Element): { message: EnrollmentEnvelope['message']; r
   if (enrollPart) throw new XmlError('malformed', `${enrollPart} in a Body without RequestSecurityToken`);
   if (getPolicies.length > 1) throw new XmlError('malformed', 'more than one GetPolicies in the Body');
   return { message: getPolicies.length === 1 ? 'GetPolicies' : null, rst: null };
+}
+
+const CREDENTIAL_TYPES = new Set([VT_DEVICE_ENROLLMENT_USER_TOKEN, VT_JWT]);
+
+/** A user token BST anywhere but Header/Security is a decoy for readers that search the whole message. */
+function refuseStrayCredentials(envelope: Element): void {
+  for (const bst of elementsByLocalName(envelope, 'BinarySecurityToken')) {
+    if (!CREDENTIAL_TYPES.has((attrByLocalName(bst, 'ValueType') ?? '').trim())) continue;
+    const security = bst.parentNode;
+    const header = security?.parentNode;
+    const inSecurityHeader = security?.localName === 'Security' && header?.localName === 'Header' && header.parentNode === envelope;
+    if (!inSecurityHeader) throw new XmlError('malformed', 'a user token outside the Security header');
+  }
 }
 
 const TEXT_NODE = 3;

@@ -96,6 +96,12 @@ describe('finding 1: one token enrolls one device, whatever the Action says', ()
     expect(await introspect(edit(buildGetPoliciesEnvelope({ token }), '</s:Body>', `${rst}</s:Body>`))).toMatchObject({ active: false, error: 'malformed' });
   });
 
+  it('a second Body (GetPolicies first, then an Enroll) is malformed', async () => {
+    const token = await mint();
+    const enrollBody = buildEnrollEnvelope({ token, deviceId: 'DEV-1' }).match(/<s:Body>[\s\S]*<\/s:Body>/)![0];
+    expect(await introspect(edit(buildGetPoliciesEnvelope({ token }), '</s:Envelope>', `${enrollBody}</s:Envelope>`))).toMatchObject({ active: false, error: 'malformed' });
+  });
+
   it('an envelope that is neither a GetPolicies nor an Enroll is malformed', async () => {
     const token = await mint();
     const env = edit(buildGetPoliciesEnvelope({ token }), /<GetPolicies[\s\S]*<\/GetPolicies>/, '<Something/>');

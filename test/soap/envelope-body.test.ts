@@ -73,6 +73,32 @@ describe('ambiguous bodies are malformed', () => {
   });
 });
 
+describe('one Header, one Body, one user token', () => {
+  const body = (xml: string) => xml.slice(xml.indexOf('<s:Body'), xml.indexOf('</s:Envelope>'));
+
+  it('a second Body (a GetPolicies, then an Enroll) is malformed', () => {
+    malformed(edit(getPolicies(), '</s:Envelope>', `${body(enroll())}</s:Envelope>`));
+    malformed(edit(enroll(), '</s:Envelope>', `${body(getPolicies())}</s:Envelope>`));
+  });
+
+  it('a second Header, or anything else beside them, is malformed', () => {
+    malformed(edit(getPolicies(), '<s:Body', '<s:Header/><s:Body'));
+    malformed(edit(getPolicies(), '</s:Envelope>', '<s:Extra/></s:Envelope>'));
+    malformed(edit(getPolicies(), '<s:Header>', '<s:Extra/><s:Header>'));
+  });
+
+  it('a user token BinarySecurityToken outside Header/Security is malformed', () => {
+    const bst = getPolicies().match(/<wsse:BinarySecurityToken[\s\S]*?<\/wsse:BinarySecurityToken>/)![0];
+    const wsse = 'xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"';
+    const loose = bst.replace('<wsse:BinarySecurityToken ', `<wsse:BinarySecurityToken ${wsse} `);
+    malformed(edit(enroll(), '</wst:RequestType>', `</wst:RequestType>${loose}`));
+    malformed(edit(getPolicies(), '</s:Header>', `<Other>${loose}</Other></s:Header>`));
+    malformed(edit(getPolicies(), '</wsse:Security>', `<Nested>${bst}</Nested></wsse:Security>`));
+    const jwt = loose.replace(/ValueType="[^"]*"/, 'ValueType="urn:ietf:params:oauth:token-type:jwt"');
+    malformed(edit(enroll(), '</wst:RequestType>', `</wst:RequestType>${jwt}`));
+  });
+});
+
 describe('the DeviceID comes from the RST\'s own AdditionalContext only', () => {
   it('a decoy AdditionalContext placed first in the Body is refused, not read', () => {
     malformed(edit(enroll('DEV-REAL'), '<s:Body>', `<s:Body>${decoy('DEV-DECOY')}`));
