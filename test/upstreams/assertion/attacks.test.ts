@@ -453,6 +453,48 @@ describe('STS answer (SOAP envelope, RSTR collection, SAML 1.1)', () => {
   });
 });
 
+describe('mutation sweep: damaged answers are refused with a code of the closed set, never accepted, never a crash', () => {
+  // A small deterministic generator (no flaky random seeds).
+  function* lcg(seed: number): Generator<number> {
+    let x = seed;
+    for (;;) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      yield x;
+    }
+  }
+  const noise = ['<', '>', '&', '"', "'", '/', '=', 'x', ' ', '\u0000', '<!--', ']]>', '<?', '&#0;', '\ud800'];
+
+  it.each(['1.1', '2.0'] as const)('SAML %s: 150 truncations and 150 single edits', async (version) => {
+    const xml = genuine[version];
+    const rnd = lcg(version === '1.1' ? 7 : 11);
+    const damaged: string[] = [];
+    for (let i = 0; i < 150; i++) damaged.push(xml.slice(0, rnd.next().value! % xml.length));
+    for (let i = 0; i < 150; i++) {
+      const at = rnd.next().value! % xml.length;
+      const piece = noise[rnd.next().value! % noise.length]!;
+      damaged.push(xml.slice(0, at) + piece + xml.slice(at + 1));
+    }
+    let refused = 0;
+    for (const d of damaged) {
+      const err = await validateAssertion(d, check()).then(
+        (a) => {
+          // An edit where nothing signed is touched (the envelope) may pass, but only ever as the genuine answer.
+          expect(a.nameId).toBe('alice@contoso.com');
+          expect(a.attributes['http://schemas.xmlsoap.org/claims/Group']).toEqual(['Domain Users', 'MDM Enrollers', 'R&D <Lab>']);
+          return null;
+        },
+        (e: unknown) => e,
+      );
+      if (err === null) continue;
+      expect(err).toBeInstanceOf(FedbridgeError);
+      expect(ASSERTION_ERROR_CODES).toContain((err as FedbridgeError).code);
+      refused++;
+    }
+    // Every truncation breaks the document; most edits do.
+    expect(refused).toBeGreaterThanOrEqual(150);
+  });
+});
+
 it('every code the corpus expects belongs to the closed set, and every refusal is a FedbridgeError', () => {
   for (const a of attacks) expect(ASSERTION_ERROR_CODES).toContain(a.code);
   expect(new FedbridgeError(400, 'x')).toBeInstanceOf(Error);
