@@ -61,7 +61,8 @@ export async function discover(ctx: Context, deps: AppDeps): Promise<void> {
     request = parseDiscoverRequest(xml, { maxBytes: MAX_DISCOVER_BYTES });
   } catch (err) {
     const why = err instanceof XmlError && err.code === 'dtd_refused' ? 'DTDs are not accepted.' : 'The Discover request could not be read.';
-    deps.log.info({ reqId: ctx.state.requestId, detail: err instanceof Error ? err.message : String(err) }, 'discover request refused');
+    const parser = err instanceof XmlError ? err.parserMessage : undefined;
+    deps.log.info({ reqId: ctx.state.requestId, detail: err instanceof Error ? err.message : String(err), ...(parser ? { parser } : {}) }, 'discover request refused');
     return fault(ctx, 400, 's:MessageFormat', why);
   }
 

@@ -101,19 +101,19 @@ const ENROLL_PARTS = new Set(['AdditionalContext', 'ContextItem', 'BinarySecurit
 function messageKind(body: Element): { message: EnrollmentEnvelope['message']; rst: Element | null } {
   const rsts: Element[] = [];
   const getPolicies: Element[] = [];
-  let enrollPart: string | null = null;
+  let enrollPart = false;
   for (const el of descendantElements(body)) {
     const name = el.localName ?? '';
     if (name === 'RequestSecurityToken') rsts.push(el);
     else if (name === 'GetPolicies') getPolicies.push(el);
-    else if (ENROLL_PARTS.has(name) || name.startsWith('RequestSecurityToken')) enrollPart ??= name;
+    else if (ENROLL_PARTS.has(name) || name.startsWith('RequestSecurityToken')) enrollPart = true;
   }
   if (rsts.length > 1) throw new XmlError('malformed', 'more than one RequestSecurityToken in the Body');
   if (rsts.length === 1) {
     if (getPolicies.length > 0) throw new XmlError('malformed', 'the Body carries both a GetPolicies and a RequestSecurityToken');
     return { message: 'Enroll', rst: rsts[0]! };
   }
-  if (enrollPart) throw new XmlError('malformed', `${enrollPart} in a Body without RequestSecurityToken`);
+  if (enrollPart) throw new XmlError('malformed', 'parts of an Enroll in a Body without RequestSecurityToken');
   if (getPolicies.length > 1) throw new XmlError('malformed', 'more than one GetPolicies in the Body');
   return { message: getPolicies.length === 1 ? 'GetPolicies' : null, rst: null };
 }

@@ -5,13 +5,21 @@ export type XmlErrorCode = 'malformed' | 'dtd_refused' | 'too_large';
 
 export class XmlError extends Error {
   readonly code: XmlErrorCode;
+  /**
+   * The parser's own complaint, for logs only: it may quote the input (a tag or entity name),
+   * so it never goes into `message`, which callers may show to whoever sent the XML.
+   */
+  readonly parserMessage: string | undefined;
 
-  constructor(code: XmlErrorCode, detail?: string) {
+  constructor(code: XmlErrorCode, detail?: string, parserMessage?: string) {
     super(detail ? `${code}: ${detail}` : code);
     this.name = 'XmlError';
     this.code = code;
+    this.parserMessage = parserMessage;
   }
 }
+
+const NOT_WELL_FORMED = 'not well-formed XML';
 
 export interface ParseXmlOptions {
   /** Upper bound on the UTF-8 size of the input; default 256 KiB. */
@@ -83,7 +91,7 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
     const parser = new DOMParser({
       locator: false,
       onError: (level, msg) => {
-        throw new XmlError('malformed', `${level}: ${String(msg).split('\n')[0]}`);
+        throw new XmlError('malformed', NOT_WELL_FORMED, `${level}: ${String(msg).split('\n')[0]}`);
       },
     });
     doc = parser.parseFromString(source, 'text/xml');
@@ -92,7 +100,7 @@ export function parseXml(text: string, opts: ParseXmlOptions = {}): Document {
     const cause = (err as { cause?: unknown } | null)?.cause;
     if (cause instanceof XmlError) throw cause;
     const msg = err instanceof Error ? err.message.split('\n')[0] : 'parse failed';
-    throw new XmlError('malformed', msg);
+    throw new XmlError('malformed', NOT_WELL_FORMED, msg);
   }
   if (!doc || !doc.documentElement) throw new XmlError('malformed', 'no root element');
   refuseProcessingInstructions(doc);

@@ -58,7 +58,8 @@ function fromEnvelope(xml: string, opts: { acceptEntra?: boolean }): ExtractResu
   try {
     env = parseEnrollmentEnvelope(xml, { maxBytes: MAX_INPUT_BYTES });
   } catch (err) {
-    const why = err instanceof XmlError ? `${err.code}: ${err.message}` : 'unreadable XML';
+    // err.message is ours (a limit, a rule); the parser's own text, which may quote the input, is not used.
+    const why = err instanceof XmlError ? `the envelope was refused (${err.message})` : 'unreadable XML';
     return fail('malformed', why);
   }
   // An envelope is a GetPolicies or an Enroll (contract §3); the replay rule depends on which.

@@ -119,6 +119,18 @@ describe('finding 1: one token enrolls one device, whatever the Action says', ()
   });
 });
 
+describe('refusals never quote the input', () => {
+  it("the parser's complaint (a tag or entity name) stays out of error_description", async () => {
+    const env = (inner: string) => `<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><GetPolicies>${inner}</GetPolicies></s:Body></s:Envelope>`;
+    for (const inner of ['&zqMarkerEntity;', '<zqMarkerTag></zqMarkerOther>', '<zq:marker/>', '<a zqMarker="1" zqMarker="2"/>']) {
+      const json = await introspect(env(inner));
+      expect(json).toMatchObject({ active: false, error: 'malformed' });
+      expect(json.error_description).toMatch(/not well-formed XML/);
+      expect(JSON.stringify(json)).not.toMatch(/zq/i);
+    }
+  });
+});
+
 describe('finding 7: XML amplification is refused before parsing', () => {
   const nested = (depth: number) => '<n>'.repeat(depth) + '</n>'.repeat(depth);
   const nsPerLevel = (depth: number) =>
