@@ -177,11 +177,13 @@ function readAdditionalContext(body: Element, rst: Element): Record<string, stri
     throw new XmlError('malformed', 'a ContextItem outside the AdditionalContext');
   }
   const items = new Map<string, string>();
+  let deviceIds = 0;
   for (const item of own) {
     if (item.localName !== 'ContextItem') continue;
     const name = contextItemName(item);
     const isDeviceId = name === 'DeviceID';
-    if (isDeviceId && items.has(name)) throw new XmlError('malformed', 'more than one DeviceID');
+    // Counted without regard to case: a reader matching "deviceid" must not find a second one.
+    if (name?.toLowerCase() === 'deviceid' && ++deviceIds > 1) throw new XmlError('malformed', 'more than one DeviceID');
     if (!name || items.has(name)) continue;
     const values = childElements(item).filter((v) => v.localName === 'Value');
     if (isDeviceId && values.length !== 1) throw new XmlError('malformed', 'a DeviceID needs exactly one Value');

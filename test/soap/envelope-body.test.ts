@@ -116,10 +116,11 @@ describe('the DeviceID comes from the RST\'s own AdditionalContext only', () => 
     malformed(edit(enroll('DEV-REAL'), '</wst:RequestSecurityToken>', `${decoy('DEV-DECOY')}</wst:RequestSecurityToken>`));
   });
 
-  it('two DeviceID items, same or different values', () => {
+  it('two DeviceID items, same or different values, whatever their case', () => {
     const item = (id: string) => `<ac:ContextItem Name="DeviceID"><ac:Value>${id}</ac:Value></ac:ContextItem>`;
     malformed(edit(enroll('DEV-1'), '</ac:AdditionalContext>', `${item('DEV-2')}</ac:AdditionalContext>`));
     malformed(edit(enroll('DEV-1'), '</ac:AdditionalContext>', `${item('DEV-1')}</ac:AdditionalContext>`));
+    malformed(edit(enroll('DEV-1'), '</ac:AdditionalContext>', `${item('DEV-2').replace('DeviceID', ' deviceid ')}</ac:AdditionalContext>`));
   });
 
   it('a DeviceID item with two Values, or with markup inside its Value', () => {
