@@ -84,6 +84,7 @@ export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): En
   const doc = parseXml(xml, { ...SOAP_XML_LIMITS, ...opts });
   const { header, body } = soapParts(doc.documentElement);
   refuseStrayCredentials(doc.documentElement!);
+  if (header) refuseMessagePartsIn(header);
   const { message, rst } = messageKind(body);
   const additionalContext = rst ? readAdditionalContext(body, rst) : {};
   return {
@@ -116,6 +117,16 @@ function messageKind(body: Element): { message: EnrollmentEnvelope['message']; r
   if (enrollPart) throw new XmlError('malformed', 'parts of an Enroll in a Body without RequestSecurityToken');
   if (getPolicies.length > 1) throw new XmlError('malformed', 'more than one GetPolicies in the Body');
   return { message: getPolicies.length === 1 ? 'GetPolicies' : null, rst: null };
+}
+
+/** The Header carries addressing and security only: a message part there is a decoy. */
+function refuseMessagePartsIn(header: Element): void {
+  for (const el of descendantElements(header)) {
+    const name = el.localName ?? '';
+    if (name === 'GetPolicies' || name.startsWith('RequestSecurityToken') || (ENROLL_PARTS.has(name) && name !== 'BinarySecurityToken')) {
+      throw new XmlError('malformed', 'parts of a GetPolicies or Enroll in the Header');
+    }
+  }
 }
 
 const CREDENTIAL_TYPES = new Set([VT_DEVICE_ENROLLMENT_USER_TOKEN, VT_JWT]);

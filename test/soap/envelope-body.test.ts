@@ -81,6 +81,12 @@ describe('one Header, one Body, one user token', () => {
     malformed(edit(enroll(), '</s:Envelope>', `${body(getPolicies())}</s:Envelope>`));
   });
 
+  it('an RST, AdditionalContext or GetPolicies in the Header is malformed', () => {
+    malformed(edit(getPolicies(), '</s:Header>', `${decoy('DEV-X')}</s:Header>`));
+    malformed(edit(getPolicies(), '</s:Header>', '<wst:RequestSecurityToken xmlns:wst="urn:wst"/></s:Header>'));
+    malformed(edit(enroll(), '</s:Header>', '<GetPolicies/></s:Header>'));
+  });
+
   it('a second Header, or anything else beside them, is malformed', () => {
     malformed(edit(getPolicies(), '<s:Body', '<s:Header/><s:Body'));
     malformed(edit(getPolicies(), '</s:Envelope>', '<s:Extra/></s:Envelope>'));
