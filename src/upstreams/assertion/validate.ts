@@ -14,6 +14,7 @@ import {
   NS,
   attr,
   children,
+  descendantElements,
   descendants,
   hasComment,
   is,
@@ -110,7 +111,7 @@ export async function validateAssertion(xml: string, check: AssertionCheck): Pro
   if (hasComment(assertion)) throw assertionError('assertion_malformed', 'comment inside the assertion');
 
   const signature = signatureOf(assertion, id);
-  const signed = verify(text, signature, idName, keys);
+  const signed = verify(text, signature, idName, hintFirst(keys, check.certificates, signature));
   const read = parseSignedReference(signed, maxBytes, assertion, idName, id);
 
   const fields = version === '1.1' ? readSaml1(read) : readSaml2(read);
@@ -158,18 +159,28 @@ export async function validateAssertion(xml: string, check: AssertionCheck): Pro
   };
 }
 
+// Parsing a certificate costs more than the RSA check itself; metadata certificates repeat.
+const KEY_CACHE_MAX = 256;
+const keyCache = new Map<string, KeyObject>();
+
 /** Public keys of the caller's certificates; a certificate carried in the answer is never one of them. */
 function trustedKeys(certificates: readonly string[]): KeyObject[] {
   if (!Array.isArray(certificates) || certificates.length === 0) {
     throw assertionError('metadata_invalid', 'no trusted signing certificate');
   }
   return certificates.map((c) => {
+    const cached = typeof c === 'string' ? keyCache.get(c) : undefined;
+    if (cached) return cached;
+    let key: KeyObject;
     try {
       const der = /-----BEGIN CERTIFICATE-----/.test(c) ? c : Buffer.from(c.replace(/\s+/g, ''), 'base64');
-      return new X509Certificate(der).publicKey;
+      key = new X509Certificate(der).publicKey;
     } catch {
       throw assertionError('metadata_invalid', 'a trusted certificate cannot be read');
     }
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear();
+    keyCache.set(c, key);
+    return key;
   });
 }
 
@@ -281,6 +292,20 @@ function signatureOf(assertion: Element, id: string): Element {
     throw assertionError('assertion_unsupported_algorithm', 'digest is not SHA-256 or SHA-512');
   }
   return sig;
+}
+
+/**
+ * Rollover: the key whose certificate the signature's KeyInfo names is tried first. KeyInfo is
+ * only an ordering hint here; every key tried is still one of the caller's.
+ */
+function hintFirst(keys: KeyObject[], certificates: readonly string[], signature: Element): KeyObject[] {
+  if (keys.length < 2) return keys;
+  const carried = descendantElements(signature, NS.ds, 'X509Certificate')[0];
+  if (!carried) return keys;
+  const b64 = (carried.textContent ?? '').replace(/\s+/g, '');
+  const bare = (c: string) => c.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  const i = certificates.findIndex((c) => bare(c) === b64);
+  return i > 0 ? [keys[i]!, ...keys.slice(0, i), ...keys.slice(i + 1)] : keys;
 }
 
 /** Verifies against each trusted key in turn; returns the canonical XML of the one signed reference. */

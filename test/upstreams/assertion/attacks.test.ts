@@ -394,6 +394,9 @@ describe.each(['1.1', '2.0'] as const)('SAML %s answer', (version) => {
   it('KeyInfo is never read: a genuine answer whose KeyInfo names a foreign certificate, or has none, still verifies against metadata', async () => {
     const swapped = edit(genuine[version], (_doc, a) => void (byName(a, 'X509Certificate')[0]!.textContent = idp.keys.foreign.certB64));
     expect((await validateAssertion(swapped, check())).nameId).toBe('alice@contoso.com');
+    // KeyInfo naming the other trusted (rollover) certificate only changes the order keys are tried in.
+    const other = edit(genuine[version], (_doc, a) => void (byName(a, 'X509Certificate')[0]!.textContent = idp.keys.secondary.certB64));
+    expect((await validateAssertion(other, check())).nameId).toBe('alice@contoso.com');
     const none = edit(genuine[version], (_doc, a) => {
       const ki = byName(a, 'KeyInfo')[0]!;
       ki.parentNode!.removeChild(ki);
