@@ -8,6 +8,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import type { Document, Element } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { internalError } from '../../errors.js';
 import { assertionError } from './errors.js';
 import {
   DEFAULT_MAX_BYTES,
@@ -94,6 +95,9 @@ export interface ValidatedAssertion {
  * Throws FedbridgeError with a code of errors.ts; resolves only for a fully valid assertion.
  */
 export async function validateAssertion(xml: string, check: AssertionCheck): Promise<ValidatedAssertion> {
+  if (typeof check.audience !== 'string' || check.audience === '' || typeof check.seen !== 'function') {
+    throw internalError('assertion check without an audience or a replay callback');
+  }
   const keys = trustedKeys(check.certificates);
   const maxBytes = check.maxBytes ?? DEFAULT_MAX_BYTES;
   if (typeof xml !== 'string' || xml.length === 0) throw assertionError('assertion_malformed', 'empty answer');

@@ -498,6 +498,11 @@ describe('mutation sweep: damaged answers are refused with a code of the closed 
   });
 });
 
+it('a caller that forgets the audience or the replay callback gets a server error, never a pass', async () => {
+  await expect(validateAssertion(genuine['1.1'], { ...check(), audience: '' })).rejects.toMatchObject({ code: 'server_error', status: 500 });
+  await expect(validateAssertion(genuine['1.1'], { ...check(), seen: undefined as unknown as AssertionCheck['seen'] })).rejects.toMatchObject({ code: 'server_error' });
+});
+
 it('every code the corpus expects belongs to the closed set, and every refusal is a FedbridgeError', () => {
   for (const a of attacks) expect(ASSERTION_ERROR_CODES).toContain(a.code);
   expect(new FedbridgeError(400, 'x')).toBeInstanceOf(Error);
