@@ -9,6 +9,8 @@ import type { Config } from './config/load.js';
 import { openStore } from './store/index.js';
 import { KeyRing, keyTiming } from './tokens/keys.js';
 import { createUpstream } from './upstreams/registry.js';
+import { fetchAnswer } from './upstreams/http.js';
+import { ConfigError } from './config/load.js';
 import type { Upstream } from './upstreams/types.js';
 import { AuditQueue } from './observability/audit.js';
 import { createMetrics } from './observability/metrics.js';
@@ -52,8 +54,21 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   if (opts.watchKeys) keys.watch((err) => log.error({ err }, 'key reload failed'));
 
   const upstreams = new Map<string, Upstream>();
-  for (const tenant of config.tenants) {
-    upstreams.set(tenant.id, createUpstream(tenant, { publicUrl: config.server.publicUrl, now: clock.now, keys, log: log.child({ tenant: tenant.id }) }));
+  const problems: string[] = [];
+  config.tenants.forEach((tenant, i) => {
+    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http: fetchAnswer, log: log.child({ tenant: tenant.id }) };
+    try {
+      upstreams.set(tenant.id, createUpstream(tenant, upstreamDeps));
+    } catch (err) {
+      // A kind that cannot start (unreadable metadata file, bad key file) is a config problem, said like one.
+      problems.push(`tenants[${i}].idp: ${(err as Error).message}`);
+    }
+  });
+  if (problems.length) {
+    for (const u of upstreams.values()) u.close?.();
+    keys.close();
+    await store.close();
+    throw new ConfigError(problems, config.source);
   }
   const audit = new AuditQueue(store, log);
   const metrics = createMetrics(opts.defaultMetrics ?? false);

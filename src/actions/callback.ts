@@ -1,10 +1,13 @@
 /**
- * Upstream returns (GET|POST /callback/oidc, and later SAML ACS / WS-Fed): the transaction
- * is taken atomically first, so a second callback for it gets an error page.
+ * Upstream returns: every kind's return routes (GET|POST /callback/oidc, POST /saml/:tenant/acs,
+ * POST /wsfed/:tenant) end here (docs/upstreams.md). The transaction is found by the kind's
+ * state parameter, must belong to that kind and to the route's tenant, and is taken atomically
+ * before the kind validates the answer, so a second answer for it gets an error page.
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
 import { badRequest } from '../errors.js';
+import type { ReturnRoute, UpstreamKind } from '../upstreams/types.js';
 import { loadTransaction, withTenant } from './transaction.js';
 import { finishSignIn } from './finish.js';
 
@@ -18,18 +21,15 @@ export function callbackParams(ctx: Context): Record<string, string> {
   return params;
 }
 
-/**
- * `routeTenantId`: the tenant a per-tenant callback route names (`/saml/:tenant/acs`,
- * `/wsfed/:tenant`); the transaction must be one of that tenant (contract §2, tenant binding),
- * so that an answer posted to one tenant's route can never finish another tenant's sign-in.
- */
-export async function upstreamCallback(ctx: Context, deps: AppDeps, kind: string, stateParam = 'state', routeTenantId?: string): Promise<void> {
+export async function upstreamReturn(ctx: Context, deps: AppDeps, kind: UpstreamKind, route: ReturnRoute): Promise<void> {
   const params = callbackParams(ctx);
-  const { tx, tenant, upstream } = withTenant(deps, await loadTransaction(ctx, deps, params[stateParam], true));
-  if (routeTenantId !== undefined && routeTenantId !== tenant.id) {
-    throw badRequest('unknown_state', "the answer names a sign-in of another organization than its route's");
-  }
-  if (upstream.kind !== kind || !upstream.complete) throw badRequest('unknown_state', 'this sign-in did not go to that kind of IdP');
-  const identity = await upstream.complete(tx, params);
-  await finishSignIn(ctx, deps, tx, tenant, identity);
+  const routeTenant = typeof ctx.params?.tenant === 'string' ? ctx.params.tenant : undefined;
+  // Checked before taking: an answer sent to the wrong tenant's or kind's route burns nothing.
+  const peek = withTenant(deps, await loadTransaction(ctx, deps, params[route.stateParam], false));
+  if (routeTenant !== undefined && peek.tenant.id !== routeTenant) throw badRequest('unknown_state', 'this sign-in belongs to another organization');
+  if (peek.upstream.kind !== kind.kind || !peek.upstream.complete) throw badRequest('unknown_state', 'this sign-in did not go to that kind of IdP');
+  const tx = await loadTransaction(ctx, deps, peek.tx.state, true);
+  const method = ctx.method === 'POST' ? 'POST' : 'GET';
+  const identity = await peek.upstream.complete(tx, { method, params, ...(routeTenant ? { tenantId: routeTenant } : {}) });
+  await finishSignIn(ctx, deps, tx, peek.tenant, identity);
 }

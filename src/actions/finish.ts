@@ -15,7 +15,7 @@ import { FedbridgeError, badRequest, forbidden } from '../errors.js';
 import { sendPage } from '../http/respond.js';
 import { formActionFor } from './appru.js';
 
-export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Identity, mfaAcr?: string): void {
+export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Identity): void {
   const p = tenant.policy;
   // Tenant binding (contract §2): a tenant's IdP vouches for its own domains only, so that
   // no tenant can mint a token naming a user of another organization.
@@ -29,7 +29,8 @@ export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Ide
     if (identity.groups === null) throw forbidden('groups_unavailable', 'group membership could not be read');
     if (!identity.groups.some((g) => p.allowedGroups.includes(g))) throw forbidden('not_in_group', 'user is in none of the allowed groups');
   }
-  if (p.requireMfa && !identity.amr.includes('mfa') && !(mfaAcr && identity.acr === mfaAcr)) {
+  // Each kind reports MFA in amr (docs/upstreams.md): no per-kind branch here.
+  if (p.requireMfa && !identity.amr.includes('mfa')) {
     throw forbidden('mfa_required', 'the identity provider did not report multi-factor authentication');
   }
 }
@@ -48,8 +49,7 @@ export async function finishSignIn(ctx: Context, deps: AppDeps, tx: Transaction,
   const now = deps.clock.now();
   const audit = { tenantId: tenant.id, subject: identity.upn, ip: ctx.ip, requestId: ctx.state.requestId as string };
   try {
-    const mfaAcr = tenant.idp.kind === 'oidc' ? tenant.idp.mfaAcr : undefined;
-    checkPolicy(tenant, tx, identity, mfaAcr);
+    checkPolicy(tenant, tx, identity);
     await spendInvitation(deps, tx, tenant, identity);
   } catch (err) {
     if (err instanceof FedbridgeError) {

@@ -25,7 +25,7 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
 
   let identity;
   try {
-    const check = () => upstream.password!(username, password);
+    const check = () => upstream.password!({ username, password }, tx);
     // A returning user's address skips the queue of guesses from elsewhere (smart lockout's twin).
     identity = await (attempt.familiar ? withHashPriority(check) : check());
   } catch (err) {

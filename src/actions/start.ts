@@ -106,12 +106,18 @@ export async function beginUpstream(ctx: Context, deps: AppDeps, tx: Transaction
     await deps.store.putTransaction(tx);
     sendPage(ctx, deps, 'password', {
       tenant,
-      data: { state: tx.state, username: tx.loginHint ?? tx.enteredEmail ?? '', error: null },
+      data: { state: tx.state, username: tx.loginHint ?? tx.enteredEmail ?? '', prompt: begun.prompt, error: null },
     });
     return;
   }
-  tx.upstream = { ...tx.upstream, ...begun.upstream };
+  tx.upstream = { ...tx.upstream, ...begun.keep };
   await deps.store.putTransaction(tx);
+  if (begun.kind === 'post') {
+    // An auto-submitting form to the IdP: its origin, and only it, is this page's form-action.
+    const fields = Object.entries(begun.fields).map(([name, value]) => ({ name, value }));
+    sendPage(ctx, deps, 'post', { tenant, formAction: new URL(begun.url).origin, data: { url: begun.url, fields } });
+    return;
+  }
   if (afterForm) {
     sendPage(ctx, deps, 'redirect', { tenant, data: { url: begun.url } });
     return;

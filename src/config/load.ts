@@ -76,6 +76,8 @@ function describeIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
   }
+  // An unknown `idp.kind` is said once, with the list of kinds, by the cross-key rules.
+  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'kind' && issue.path.at(-2) === 'idp') return [];
   return [`${at || '(root)'}: ${issue.message}`];
 }
 

@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { configSchema, idpSchema, tenantSchema, type ConfigFile, type IdpConfig, type TenantConfig } from './schema.js';
 import { domainOf } from './domains.js';
+import { kindOf, upstreamKinds } from '../upstreams/registry.js';
 
 /**
  * What the cross-key rules look at. A valid ConfigFile is one; when the schema fails,
@@ -17,8 +18,6 @@ export interface RulesInput {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The kinds the schema knows (whether or not this build implements them). */
-const KINDS: string[] = idpSchema.options.map((o) => o.shape.kind.value);
 
 function pick<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
   const r = schema.safeParse(value);
@@ -35,7 +34,7 @@ export function partialConfig(raw: unknown): RulesInput & { server: Partial<Conf
     server: { publicUrl: pick(s.publicUrl, server.publicUrl), port: pick(s.port, server.port), host: pick(s.host, server.host) },
     tenants: (Array.isArray(obj.tenants) ? obj.tenants : []).map((raw) => {
       const r = isRecord(raw) ? raw : {};
-      const kind = isRecord(r.idp) && typeof r.idp.kind === 'string' && KINDS.includes(r.idp.kind) ? r.idp.kind : undefined;
+      const kind = isRecord(r.idp) && typeof r.idp.kind === 'string' ? r.idp.kind : undefined;
       return { id: pick(t.id, r.id), domains: pick(t.domains, r.domains), policy: pick(t.policy, r.policy), idp: pick(idpSchema, r.idp), idpKind: kind };
     }),
     enrollmentServers: (Array.isArray(obj.enrollmentServers) ? obj.enrollmentServers : []).map(
@@ -61,25 +60,12 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
       else domainOwner.set(d, t.id ?? `#${i}`);
     });
     const kind = t.idp?.kind ?? t.idpKind;
-    if (kinds && kind && !kinds.includes(kind)) {
-      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${kinds.join(', ')})`);
+    if (kind && !upstreamKinds.includes(kind)) {
+      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${upstreamKinds.join(', ')})`);
     }
     const idp: IdpConfig | undefined = t.idp;
-    if (!idp) return;
-    if (idp.kind === 'oidc' && idp.tokenEndpointAuthMethod !== 'private_key_jwt' && !idp.clientSecret) {
-      problems.push(`tenants[${i}].idp.clientSecret: required for ${idp.tokenEndpointAuthMethod}`);
-    }
-    if (idp.kind === 'oidc' && isMultiTenantIssuer(idp.issuer) && idp.allowedTenantIds.length === 0) {
-      problems.push(
-        `tenants[${i}].idp.allowedTenantIds: a multi-tenant issuer needs the list of Entra tenant ids to accept (accepting any tenant is unsafe)`,
-      );
-    }
-    if (idp.kind === 'saml' && !idp.metadataUrl && !idp.metadataFile) {
-      problems.push(`tenants[${i}].idp: a saml IdP needs metadataUrl or metadataFile`);
-    }
-    if (t.policy?.requireMfa && idp.kind === 'local') {
-      problems.push(`tenants[${i}].policy.requireMfa: the local IdP cannot do MFA`);
-    }
+    // Each kind checks its own keys (src/upstreams/<kind>/); paths are below tenants[i].
+    if (idp) for (const p of kindOf(idp.kind)?.rules?.(idp, t) ?? []) problems.push(`tenants[${i}].${p.path}: ${p.message}`);
   });
 
   cfg.enrollmentServers.forEach((s, i) => {
@@ -106,19 +92,6 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     }
   }
   return problems;
-}
-
-/**
- * Entra's multi-tenant issuers: the `{tenantid}` template, or the `organizations`/`common`
- * discovery paths that advertise it. Each needs an explicit list of accepted tenant ids.
- */
-export function isMultiTenantIssuer(issuer: string): boolean {
-  if (issuer.includes('{tenantid}')) return true;
-  try {
-    return /^\/(organizations|common|consumers)(\/|$)/i.test(new URL(issuer).pathname);
-  } catch {
-    return false;
-  }
 }
 
 /**

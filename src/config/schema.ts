@@ -3,12 +3,9 @@
  * Every rule here produces a message with the path of the offending key.
  */
 import { z } from 'zod';
-import { checkSecureUrl } from './urls.js';
-
-const secureUrl = z.string().superRefine((v, ctx) => {
-  const problem = checkSecureUrl(v);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem });
-});
+import { secureUrl } from './urls.js';
+// Each upstream kind owns its `idp` schema (src/upstreams/<kind>/config.ts); the registry composes them.
+import { idpSchema } from '../upstreams/registry.js';
 
 const branding = z
   .object({
@@ -34,79 +31,6 @@ const policy = z
   })
   .strict();
 
-const localIdp = z
-  .object({
-    kind: z.literal('local'),
-    id: z.string().optional(),
-    users: z
-      .array(
-        z
-          .object({
-            upn: z.string().min(3),
-            name: z.string().optional(),
-            email: z.string().optional(),
-            passwordHash: z.string().regex(/^scrypt\$/, 'must be a hash from `fedbridge user hash-password`'),
-            groups: z.array(z.string()).default([]),
-          })
-          .strict(),
-      )
-      .min(1, 'a local IdP needs at least one user'),
-  })
-  .strict();
-
-const oidcIdp = z
-  .object({
-    kind: z.literal('oidc'),
-    id: z.string().optional(),
-    issuer: secureUrl,
-    clientId: z.string().min(1),
-    clientSecret: z.string().optional(),
-    tokenEndpointAuthMethod: z
-      .enum(['client_secret_post', 'client_secret_basic', 'private_key_jwt'])
-      .default('client_secret_basic'),
-    scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
-    claims: z
-      .object({
-        upn: z.string().default('preferred_username'),
-        email: z.string().default('email'),
-        name: z.string().default('name'),
-        groups: z.string().default('groups'),
-      })
-      .strict()
-      .default({ upn: 'preferred_username', email: 'email', name: 'name', groups: 'groups' }),
-    /** Entra multi-tenant: the tids allowed when the issuer has a {tenantid} template. */
-    allowedTenantIds: z.array(z.string()).default([]),
-    domainHint: z.string().optional(),
-    prompt: z.string().optional(),
-    responseMode: z.enum(['query', 'form_post']).default('query'),
-    acrValues: z.string().optional(),
-    /** An acr value that counts as MFA when amr does not say so. */
-    mfaAcr: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
-  })
-  .strict();
-
-const samlIdp = z
-  .object({
-    kind: z.literal('saml'),
-    id: z.string().optional(),
-    metadataUrl: secureUrl.optional(),
-    metadataFile: z.string().optional(),
-    entityId: z.string().optional(),
-    wantEncryptedAssertions: z.boolean().default(false),
-    clockSkewSeconds: z.number().int().min(0).max(600).default(180),
-  })
-  .strict();
-
-const wsfedIdp = z
-  .object({ kind: z.literal('wsfed'), id: z.string().optional(), metadataUrl: secureUrl, realm: z.string().min(1) })
-  .strict();
-
-const wstrustIdp = z
-  .object({ kind: z.literal('wstrust'), id: z.string().optional(), endpoint: secureUrl, appliesTo: z.string().min(1) })
-  .strict();
-
-export const idpSchema = z.discriminatedUnion('kind', [localIdp, oidcIdp, samlIdp, wsfedIdp, wstrustIdp]);
 
 const tenant = z
   .object({
@@ -203,5 +127,6 @@ export { tenant as tenantSchema };
 export type ConfigFile = z.infer<typeof configSchema>;
 export type TenantConfig = z.infer<typeof tenant>;
 export type IdpConfig = z.infer<typeof idpSchema>;
-export type OidcIdpConfig = z.infer<typeof oidcIdp>;
-export type LocalIdpConfig = z.infer<typeof localIdp>;
+export { idpSchema };
+export type { OidcIdpConfig } from '../upstreams/oidc/config.js';
+export type { LocalIdpConfig } from '../upstreams/local/config.js';

@@ -1,4 +1,5 @@
 /** URL rules shared by config validation and request handling. */
+import { z } from 'zod';
 
 /** Loopback hosts: the only places plain http:// is allowed (contract §2). */
 export function isLoopbackHost(hostname: string): boolean {
@@ -19,3 +20,9 @@ export function checkSecureUrl(value: string): string | null {
   if (u.protocol === 'http:') return isLoopbackHost(u.hostname) ? null : 'must use https:// (http:// only on a loopback host)';
   return 'must be an https:// URL';
 }
+
+/** A config value that must be a secure URL (checkSecureUrl), for schemas here and in upstream kinds. */
+export const secureUrl = z.string().superRefine((v, ctx) => {
+  const problem = checkSecureUrl(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});

@@ -6,7 +6,10 @@ import type { AppDeps } from './deps.js';
 import { startSignIn } from '../actions/start.js';
 import { submitEmail } from '../actions/email.js';
 import { submitPassword } from '../actions/password.js';
-import { upstreamCallback } from '../actions/callback.js';
+import { upstreamReturn } from '../actions/callback.js';
+import { upstreamMetadata } from '../actions/metadata.js';
+import { kinds } from '../upstreams/registry.js';
+import type { UpstreamKind } from '../upstreams/types.js';
 import { introspect } from '../actions/introspect.js';
 import { jwks, openidConfiguration } from '../actions/wellknown.js';
 import { healthz, metrics, readyz } from '../actions/ops.js';
@@ -34,8 +37,16 @@ export function buildRouter(deps: AppDeps): Router {
   r.get('/t/:tenant/auth', (ctx) => startSignIn(ctx, deps, ctx.params.tenant));
   r.post('/auth/email', formBody, h(submitEmail));
   r.post('/auth/password', formBody, h(submitPassword));
-  r.get('/callback/oidc', (ctx) => upstreamCallback(ctx, deps, 'oidc'));
-  r.post('/callback/oidc', formBody, (ctx) => upstreamCallback(ctx, deps, 'oidc'));
+  // Each upstream kind's return routes and metadata, from its descriptor (src/upstreams/<kind>/).
+  for (const kind of kinds as readonly UpstreamKind[]) {
+    for (const route of kind.returnRoutes ?? []) {
+      const body = bodyParser({ enableTypes: ['form'], formLimit: route.maxBodyBytes });
+      const handle = (ctx: Context) => upstreamReturn(ctx, deps, kind, route);
+      if (route.methods.includes('GET')) r.get(route.path, handle);
+      if (route.methods.includes('POST')) r.post(route.path, body, handle);
+    }
+    if (kind.metadataRoute) r.get(kind.metadataRoute, (ctx) => upstreamMetadata(ctx, deps, kind));
+  }
   r.post('/demo/device', formBody, h(device));
 
   r.get('/.well-known/openid-configuration', h(openidConfiguration));

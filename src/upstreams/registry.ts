@@ -1,18 +1,32 @@
-/** Upstream kinds by name: adding a kind is one folder and one line here. */
+/**
+ * Upstream kinds by name (docs/upstreams.md): adding a kind is one folder and one line in
+ * `kinds`. The tenant schema, `config check`, the return routes and start-up all read this list.
+ */
+import { z } from 'zod';
 import type { TenantConfig } from '../config/schema.js';
-import type { Upstream, UpstreamDeps, UpstreamFactory } from './types.js';
-import { createLocalUpstream } from './local/index.js';
-import { createOidcUpstream } from './oidc/index.js';
+import type { Upstream, UpstreamDeps, UpstreamKind } from './types.js';
+import { localKind } from './local/index.js';
+import { oidcKind } from './oidc/index.js';
 
-const registry: Record<string, UpstreamFactory> = {
-  local: createLocalUpstream,
-  oidc: createOidcUpstream,
-};
+export const kinds = [localKind, oidcKind] as const;
 
-export const upstreamKinds: readonly string[] = Object.keys(registry);
+type SchemasOf<T extends readonly UpstreamKind[]> = { -readonly [K in keyof T]: T[K]['schema'] };
+
+/** The `idp` key of a tenant: one strict object per kind, chosen by `kind`. */
+export const idpSchema = z.discriminatedUnion(
+  'kind',
+  kinds.map((k) => k.schema) as unknown as SchemasOf<typeof kinds>,
+);
+
+export const upstreamKinds: readonly string[] = kinds.map((k) => k.kind);
+
+export function kindOf(name: string): UpstreamKind | undefined {
+  return (kinds as readonly UpstreamKind[]).find((k) => k.kind === name);
+}
 
 export function createUpstream(tenant: TenantConfig, deps: UpstreamDeps): Upstream {
-  const factory = registry[tenant.idp.kind];
-  if (!factory) throw new Error(`upstream kind ${tenant.idp.kind} is not available`);
-  return factory(tenant, deps);
+  const kind = kindOf(tenant.idp.kind);
+  // The config schema admits only registered kinds, so this is a programming error.
+  if (!kind) throw new Error(`upstream kind ${tenant.idp.kind} is not registered`);
+  return kind.create(tenant, tenant.idp, deps);
 }

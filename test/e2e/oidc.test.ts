@@ -175,10 +175,11 @@ describe('oidc sign-in against oidc-provider', () => {
       expectErrorPage(r.res, r.html, 403, 'mfa_required');
     });
 
-    it('passes on the configured mfaAcr without amr mfa, and asks the provider for it', async () => {
+    it('passes on the configured mfaAcr without amr mfa (the token then says mfa), and asks the provider for it', async () => {
       const r = await signIn({ login: 'ivan@acr.example', password: 'pw-ivan' });
       expect(JSON.parse(r.authorizeUrl.searchParams.get('claims')!).id_token.acr.values).toEqual(['urn:test:strong']);
-      expect((await verified(r.token)).amr).toEqual(['pwd']);
+      // The oidc kind turns the configured acr into amr `mfa` (the policy reads amr only).
+      expect((await verified(r.token)).amr).toEqual(['pwd', 'mfa']);
       const other = await signIn({ login: 'judy@acr.example', password: 'pw-judy' });
       expectErrorPage(other.res, other.html, 403, 'mfa_required');
     });

@@ -5,9 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { buildAuthorizationUrl, randomNonce, randomPKCECodeVerifier, type Configuration } from 'openid-client';
-import type { OidcIdpConfig, TenantConfig } from '../../config/schema.js';
+import type { OidcIdpConfig } from './config.js';
 import type { Transaction } from '../../store/types.js';
-import type { BeginResult } from '../types.js';
+import type { Begin, TenantBasics } from '../types.js';
 
 /** RFC 7636 S256, synchronously (openid-client's version goes through WebCrypto's thread pool). */
 export function pkceChallenge(verifier: string): string {
@@ -41,13 +41,13 @@ function mfaParams(cfg: OidcIdpConfig, requireMfa: boolean): Record<string, stri
 }
 
 export interface BeginContext {
-  tenant: TenantConfig;
+  tenant: TenantBasics;
   cfg: OidcIdpConfig;
   config: Configuration;
   publicUrl: string;
 }
 
-export async function beginAuthorization(tx: Transaction, ctx: BeginContext): Promise<BeginResult> {
+export async function beginAuthorization(tx: Transaction, ctx: BeginContext): Promise<Begin> {
   const { cfg } = ctx;
   const codeVerifier = randomPKCECodeVerifier();
   const nonce = randomNonce();
@@ -67,5 +67,5 @@ export async function beginAuthorization(tx: Transaction, ctx: BeginContext): Pr
     ...mfaParams(cfg, ctx.tenant.policy.requireMfa),
   };
   const url = buildAuthorizationUrl(ctx.config, params);
-  return { kind: 'redirect', url: url.href, upstream: { nonce, codeVerifier } };
+  return { kind: 'redirect', url: url.href, keep: { nonce, codeVerifier } };
 }

@@ -2,7 +2,7 @@
  * A validated ID token's claims → the normalized Identity. Which claim holds what is
  * configurable (`idp.claims`), because Entra ID, AD FS and other providers differ.
  */
-import type { OidcIdpConfig } from '../../config/schema.js';
+import type { OidcIdpConfig } from './config.js';
 import { FedbridgeError } from '../../errors.js';
 import { MAX_CLAIM_LENGTH, type Identity } from '../../tokens/claims.js';
 
@@ -83,13 +83,16 @@ export function identityFromClaims(claims: IdTokenClaims, ctx: ClaimsContext): I
   const email = text(claims[cfg.claims.email]);
   const name = text(claims[cfg.claims.name]);
   const acr = acrOf(claims, cfg.mfaAcr);
+  const amr = amrOf(claims);
+  // An acr the admin named as MFA (`mfaAcr`) counts as MFA: the policy then only reads amr.
+  if (cfg.mfaAcr && acr === cfg.mfaAcr && !amr.includes('mfa')) amr.push('mfa');
   return {
     subject: subjectOf(claims),
     upn: upnOf(claims, cfg),
     ...(email && email.length <= MAX_CLAIM_LENGTH ? { email } : {}),
     ...(name ? { name: name.slice(0, MAX_CLAIM_LENGTH) } : {}),
     groups: groupsOf(claims, cfg.claims.groups),
-    amr: amrOf(claims),
+    amr,
     ...(acr && acr.length <= MAX_CLAIM_LENGTH ? { acr } : {}),
     authTime: typeof claims.auth_time === 'number' ? Math.floor(claims.auth_time) : Math.floor(ctx.now / 1000),
     idp: { kind: 'oidc', id: ctx.idpId },

@@ -16,7 +16,7 @@ import {
   type CustomFetch,
   type ServerMetadata,
 } from 'openid-client';
-import type { OidcIdpConfig } from '../../config/schema.js';
+import type { OidcIdpConfig } from './config.js';
 import type { KeyRing } from '../../tokens/keys.js';
 import { isLoopbackHttp } from './issuer.js';
 

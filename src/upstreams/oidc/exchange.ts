@@ -13,12 +13,12 @@
  *    JWKS) and validate again.
  */
 import { authorizationCodeGrant, type CustomFetch, type CustomFetchOptions } from 'openid-client';
-import type { OidcIdpConfig } from '../../config/schema.js';
+import type { OidcIdpConfig } from './config.js';
 import type { Transaction } from '../../store/types.js';
 import { FedbridgeError, badRequest } from '../../errors.js';
 import type { Discovered, DiscoveryCache } from './discovery.js';
 import { exchangeError, isUnknownKey } from './errors.js';
-import { fetchAnswer, toResponse, type Answer } from './http.js';
+import { toResponse, type Answer, type RequestOptions } from '../http.js';
 import { isPlausibleTid, issuerForTenant } from './issuer.js';
 import type { IdTokenClaims } from './claims.js';
 
@@ -30,7 +30,10 @@ import type { IdTokenClaims } from './claims.js';
 export class TokenAnswers {
   private readonly kept = new Map<string, Answer>();
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly http: (url: string, options: RequestOptions, timeoutMs: number) => Promise<Answer>,
+  ) {}
 
   static key(code: string, verifier: string): string {
     return `${code}\n${verifier}`;
@@ -40,7 +43,7 @@ export class TokenAnswers {
     const key = this.keyOf(options);
     const kept = key === null ? undefined : this.kept.get(key);
     if (kept) return toResponse(kept);
-    const answer = await fetchAnswer(url, options, this.timeoutMs);
+    const answer = await this.http(url, options, this.timeoutMs);
     // Only a token response is worth validating again; an OAuth error answer is final.
     if (key !== null && answer.status === 200) this.kept.set(key, answer);
     return toResponse(answer);

@@ -1,5 +1,6 @@
 /**
- * Every HTTP call to an OIDC provider (discovery, JWKS, token endpoint) goes through here:
+ * The one bounded HTTP client of every upstream kind (OIDC discovery, JWKS and token
+ * endpoint; SAML and federation metadata; the WS-Trust STS). Every call goes through here:
  * a hard deadline that also covers reading the body (a server that sends headers and then
  * stalls must not hang the sign-in), a size cap, and failures turned into the branded
  * `upstream_unreachable` error (502 refused, 504 too slow). Answers are read whole, so a
@@ -7,10 +8,17 @@
  */
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { CustomFetchOptions } from 'openid-client';
-import { FedbridgeError } from '../../errors.js';
+import { FedbridgeError } from '../errors.js';
 
-/** Discovery documents, JWKS and token responses are a few KiB; refuse anything absurd. */
+/** What a call sends: the subset of fetch's options every upstream uses. */
+export interface RequestOptions {
+  method: string;
+  headers?: Record<string, string>;
+  /** string, URLSearchParams or bytes; openid-client passes its FetchBody, of which it uses only these. */
+  body?: unknown;
+}
+
+/** Discovery documents, JWKS, token responses, metadata and STS answers are KiB to a few hundred KiB; refuse anything absurd. */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Statuses whose Response may not carry a body. */
@@ -46,12 +54,12 @@ const agents = {
   'https:': new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
 };
 
-function bodyBytes(body: CustomFetchOptions['body']): Buffer | undefined {
+function bodyBytes(body: RequestOptions['body']): Buffer | undefined {
   if (body === undefined || body === null) return undefined;
   if (typeof body === 'string' || body instanceof URLSearchParams) return Buffer.from(body.toString());
   if (body instanceof Uint8Array) return Buffer.from(body);
   if (body instanceof ArrayBuffer) return Buffer.from(body);
-  throw new TypeError('streamed request bodies are not used with OIDC providers');
+  throw new TypeError('streamed request bodies are not used with upstreams');
 }
 
 function headersOf(raw: string[]): Headers {
@@ -64,7 +72,7 @@ function headersOf(raw: string[]): Headers {
  * One request with a deadline of `timeoutMs` for the whole answer: connect, headers and body.
  * (openid-client's own `signal` counts whole seconds, 30 by default: this one decides.)
  */
-export function fetchAnswer(url: string, options: CustomFetchOptions, timeoutMs: number): Promise<Answer> {
+export function fetchAnswer(url: string, options: RequestOptions, timeoutMs: number): Promise<Answer> {
   const u = new URL(url);
   const what = describe(url, options.method);
   const body = bodyBytes(options.body);
@@ -74,7 +82,7 @@ export function fetchAnswer(url: string, options: CustomFetchOptions, timeoutMs:
     let timedOut = false;
     const req = send(u, {
       method: options.method,
-      headers: { ...options.headers, ...(body ? { 'content-length': String(body.length) } : {}) },
+      headers: { ...(options.headers ?? {}), ...(body ? { 'content-length': String(body.length) } : {}) },
       agent: agents[u.protocol as 'http:' | 'https:'],
     });
     const timer = setTimeout(() => {
