@@ -7,8 +7,11 @@ import type { TenantConfig } from '../config/schema.js';
 import type { Upstream, UpstreamDeps, UpstreamKind } from './types.js';
 import { localKind } from './local/index.js';
 import { oidcKind } from './oidc/index.js';
+import { samlKind } from './saml/index.js';
+import { wsfedKind } from './wsfed/index.js';
+import { wstrustKind } from './wstrust/index.js';
 
-export const kinds = [localKind, oidcKind] as const;
+export const kinds = [localKind, oidcKind, samlKind, wsfedKind, wstrustKind] as const;
 
 type SchemasOf<T extends readonly UpstreamKind[]> = { -readonly [K in keyof T]: T[K]['schema'] };
 

@@ -23,7 +23,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorHandler, requestId } from '../../src/http/middleware.js';
 import { listen } from '../../src/http/listen.js';
-import { upstreamCallback } from '../../src/actions/callback.js';
+import { upstreamReturn } from '../../src/actions/callback.js';
+import { oidcKind } from '../../src/upstreams/oidc/index.js';
 
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const PW = 'correct horse battery';
@@ -248,14 +249,18 @@ describe('tenant binding with an OpenID provider', () => {
   });
 
   it('a per-tenant callback route finishes only sign-ins of its own tenant (the SAML/WS-Fed routes\' binding)', async () => {
-    // The routes /saml/:tenant/acs and /wsfed/:tenant call upstreamCallback with their tenant;
+    // The routes /saml/:tenant/acs and /wsfed/:tenant call upstreamReturn with their :tenant;
     // here a small app does the same for the oidc kind, with the service's own deps.
     const deps = svc.service.deps;
     const app = new Koa();
     app.silent = true;
     app.use(requestId());
     app.use(errorHandler(deps));
-    app.use((ctx) => upstreamCallback(ctx, deps, 'oidc', 'state', /^\/t\/([^/]+)\/cb$/.exec(ctx.path)?.[1] ?? ''));
+    const route = { path: '/t/:tenant/cb', methods: ['GET' as const], stateParam: 'state', maxBodyBytes: 1024 };
+    app.use((ctx) => {
+      ctx.params = { tenant: /^\/t\/([^/]+)\/cb$/.exec(ctx.path)?.[1] ?? '' };
+      return upstreamReturn(ctx, deps, oidcKind, route);
+    });
     const server: Server = await listen(app, 0, '127.0.0.1');
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const answerAt = async (tenant: string) => {
@@ -266,9 +271,11 @@ describe('tenant binding with an OpenID provider', () => {
     try {
       const wrong = await answerAt('corp');
       expectErrorPage(wrong.res, wrong.html, 400, 'unknown_state');
-      // The mismatched answer used the transaction up: the right route cannot finish it either.
-      const late = await fetch(wrong.callback.url, { redirect: 'manual' });
-      expectErrorPage(late, await late.text(), 400, 'unknown_state');
+      // The mismatch is found before the transaction is taken: the right route still finishes it, once.
+      const late = await fetch(`${base}/t/contoso/cb${new URL(wrong.callback.url).search}`, { redirect: 'manual' });
+      expect(decodeJwt(hiddenValue(await late.text(), 'wresult')!)).toMatchObject({ tid: 'contoso', upn: 'ann@contoso.test' });
+      const again = await fetch(`${base}/t/contoso/cb${new URL(wrong.callback.url).search}`, { redirect: 'manual' });
+      expectErrorPage(again, await again.text(), 400, 'unknown_state');
       const right = await answerAt('contoso');
       expect(decodeJwt(hiddenValue(right.html, 'wresult')!)).toMatchObject({ tid: 'contoso', upn: 'ann@contoso.test' });
     } finally {

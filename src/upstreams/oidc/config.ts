@@ -31,7 +31,8 @@ export const oidcSchema = z
     acrValues: z.string().optional(),
     /** An acr value that counts as MFA when amr does not say so. */
     mfaAcr: z.string().optional(),
-    timeoutMs: z.number().int().positive().default(10_000),
+    // Below the server's 30 s no-traffic limit (README), so a slow IdP still ends in a 504 page.
+    timeoutMs: z.number().int().positive().max(25_000).default(10_000),
   })
   .strict();
 

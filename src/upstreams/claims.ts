@@ -1,0 +1,23 @@
+/** The `claims` key shared by the assertion kinds (saml, wsfed, wstrust; contract §2). */
+import { z } from 'zod';
+
+/**
+ * Attribute names (claim URIs) for each identity field. Unset fields use the AD FS claim
+ * URIs (docs/assertions.md), and `upn` falls back to the NameID.
+ */
+export const assertionClaimsSchema = z
+  .object({
+    upn: z.string().min(1).optional(),
+    email: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    groups: z.string().min(1).optional(),
+  })
+  .strict()
+  .default({});
+
+/** Contract §2: NotBefore/NotOnOrAfter are accepted within this skew. */
+export const clockSkewSchema = z.number().int().min(0).max(600).default(180);
+
+/** Contract §2: every upstream call has this deadline. */
+// Below the server's 30 s no-traffic limit (README, Timeouts), so a slow IdP still ends in a 504 page.
+export const timeoutSchema = z.number().int().positive().max(25_000).default(10_000);

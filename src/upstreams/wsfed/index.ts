@@ -1,0 +1,82 @@
+/**
+ * The `wsfed` kind: WS-Federation passive sign-in (AD FS `/adfs/ls/`, SimpleSAMLphp's adfs
+ * module). begin → redirect with wa=wsignin1.0, wtrealm, wreply, wctx = our transaction;
+ * complete → the posted `wresult` (a WS-Trust 2005/02 RSTR or 1.3 collection holding a SAML 1.1
+ * or 2.0 assertion) through the shared strict validator (docs/assertions.md).
+ */
+import { badRequest, FedbridgeError } from '../../errors.js';
+import { identityFromAssertion, readWsFedMetadata, validateAssertion, type WsFedMetadata } from '../assertion/index.js';
+import { fetchMetadataText, MetadataSource } from '../metadata.js';
+import { assertionReplayCache } from '../replay.js';
+import { defineKind } from '../types.js';
+import { wsfedSchema } from './config.js';
+
+/** AD FS answers are a few KiB; SAML answers with many groups reach 100+ KiB (contract §3: at least 256 KiB). */
+export const MAX_WSFED_ANSWER = 512 * 1024;
+
+export const wsfedKind = defineKind({
+  kind: 'wsfed',
+  schema: wsfedSchema,
+  returnRoutes: [{ path: '/wsfed/:tenant', methods: ['POST'], stateParam: 'wctx', maxBodyBytes: MAX_WSFED_ANSWER + 16 * 1024 }],
+  create(tenant, cfg, deps) {
+    const id = cfg.id ?? `${tenant.id}-wsfed`;
+    const reply = `${deps.publicUrl}/wsfed/${tenant.id}`;
+    const realm = cfg.realm ?? reply;
+    const log = deps.log.child({ idp: id });
+    const metadata = new MetadataSource<WsFedMetadata>(
+      async () => readWsFedMetadata(await fetchMetadataText(deps, cfg.metadataUrl, cfg.timeoutMs)),
+      deps.now,
+      log,
+    );
+    const seen = assertionReplayCache(deps.store, `wsfed\n${tenant.id}`, deps.now);
+
+    async function validate(wresult: string, md: WsFedMetadata) {
+      return validateAssertion(wresult, {
+        certificates: md.signingCertificates,
+        audience: realm,
+        seen,
+        now: deps.now,
+        clockSkewSeconds: cfg.clockSkewSeconds,
+        maxBytes: MAX_WSFED_ANSWER,
+      });
+    }
+
+    return {
+      kind: 'wsfed',
+      id,
+      async begin(tx) {
+        const md = await metadata.get();
+        const endpoint = cfg.endpoint ?? md.passiveEndpoint;
+        if (!endpoint) throw new FedbridgeError(502, 'upstream_error', 'federation metadata names no passive endpoint; set idp.endpoint');
+        const url = new URL(endpoint);
+        url.searchParams.set('wa', 'wsignin1.0');
+        url.searchParams.set('wtrealm', realm);
+        url.searchParams.set('wreply', reply);
+        url.searchParams.set('wctx', tx.state);
+        if (cfg.forceAuthn) url.searchParams.set('wfresh', '0');
+        const hint = tx.loginHint ?? tx.enteredEmail;
+        // AD FS pre-fills its form from username (PROTOCOL: login_hint is accepted as well).
+        if (hint) url.searchParams.set('username', hint);
+        return { kind: 'redirect', url: url.href };
+      },
+      async complete(_tx, { method, params }) {
+        if (method !== 'POST') throw badRequest('invalid_request', 'WS-Federation answers are posted');
+        if (params.wa !== 'wsignin1.0') throw badRequest('invalid_request', 'wa must be wsignin1.0');
+        const wresult = params.wresult;
+        if (!wresult) throw badRequest('invalid_request', 'the answer has no wresult');
+        let md = await metadata.get();
+        let validated;
+        try {
+          validated = await validate(wresult, md);
+        } catch (err) {
+          // An unknown signing key may mean the IdP rolled its certificate over: fetch metadata once more.
+          if (!(err instanceof FedbridgeError && err.code === 'assertion_invalid_signature') || !(await metadata.refresh())) throw err;
+          md = await metadata.get();
+          validated = await validate(wresult, md);
+        }
+        const identity = identityFromAssertion(validated, cfg.claims);
+        return { ...identity, subject: `${validated.issuer}|${identity.subject}`, idp: { kind: 'wsfed', id } };
+      },
+    };
+  },
+});
