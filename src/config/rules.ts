@@ -60,8 +60,9 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
       else domainOwner.set(d, t.id ?? `#${i}`);
     });
     const kind = t.idp?.kind ?? t.idpKind;
-    if (kind && !upstreamKinds.includes(kind)) {
-      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${upstreamKinds.join(', ')})`);
+    const available = kinds ?? upstreamKinds;
+    if (kind && !available.includes(kind)) {
+      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${available.join(', ')})`);
     }
     const idp: IdpConfig | undefined = t.idp;
     // Each kind checks its own keys (src/upstreams/<kind>/); paths are below tenants[i].

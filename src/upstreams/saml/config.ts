@@ -29,7 +29,8 @@ export type SamlIdpConfig = z.infer<typeof samlSchema>;
 
 export function samlRules(cfg: SamlIdpConfig): KindProblem[] {
   const problems: KindProblem[] = [];
-  if (!cfg.metadataUrl === !cfg.metadataFile) problems.push({ path: 'idp', message: 'a saml IdP needs metadataUrl or metadataFile (one of them)' });
+  if (!cfg.metadataUrl && !cfg.metadataFile) problems.push({ path: 'idp', message: 'a saml IdP needs metadataUrl or metadataFile' });
+  if (cfg.metadataUrl && cfg.metadataFile) problems.push({ path: 'idp.metadataFile', message: 'give metadataUrl or metadataFile, not both' });
   if (!cfg.spKeyFile !== !cfg.spCertFile) problems.push({ path: 'idp.spKeyFile', message: 'spKeyFile and spCertFile go together' });
   return problems;
 }
