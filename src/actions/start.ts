@@ -103,6 +103,8 @@ export async function beginUpstream(ctx: Context, deps: AppDeps, tx: Transaction
   if (!upstream) throw notFound('unknown_tenant', `no upstream for tenant ${tenant.id}`);
   const begun = await upstream.begin(tx);
   if (begun.kind === 'password') {
+    // The page says what a user name looks like for this kind (an email, or also DOMAIN\user).
+    tx.upstream = { ...tx.upstream, prompt: begun.prompt };
     await deps.store.putTransaction(tx);
     sendPage(ctx, deps, 'password', {
       tenant,
