@@ -505,5 +505,5 @@ it('a caller that forgets the audience or the replay callback gets a server erro
 
 it('every code the corpus expects belongs to the closed set, and every refusal is a FedbridgeError', () => {
   for (const a of attacks) expect(ASSERTION_ERROR_CODES).toContain(a.code);
-  expect(new FedbridgeError(400, 'x')).toBeInstanceOf(Error);
+  expect(new FedbridgeError(400, 'assertion_malformed')).toBeInstanceOf(Error);
 });
