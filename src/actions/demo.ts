@@ -47,6 +47,7 @@ export async function device(ctx: Context, deps: AppDeps): Promise<void> {
     issuer: deps.config.server.publicUrl,
     now,
     audienceFor: audienceResolver(deps.config),
+    maxLifetimeSeconds: deps.config.tokens.ttlSeconds,
   });
   sendPage(ctx, deps, 'device', {
     status: token ? 200 : 400,

@@ -111,6 +111,8 @@ const tokenVerify: Cmd = async (args, io) => {
   let keys;
   let issuer: string;
   let audienceFor: ((tid: string) => string | null) | undefined;
+  // With the service's config, a token may live no longer than it mints them (as at /introspect).
+  let maxLifetimeSeconds: number | undefined;
   if (values.jwks) {
     keys = await fetchJwks(values.jwks);
     issuer = values.issuer ?? values.jwks.replace(/\/\.well-known\/jwks\.json$/, '');
@@ -119,11 +121,12 @@ const tokenVerify: Cmd = async (args, io) => {
     const ring = await KeyRing.open(cfg.keys.dir, cfg.keys.algorithm, keyTiming(cfg), now);
     keys = ring.verifier(now);
     issuer = values.issuer ?? cfg.server.publicUrl;
+    maxLifetimeSeconds = cfg.tokens.ttlSeconds;
     if (!values.audience) {
       audienceFor = audienceResolver(cfg);
     }
   }
-  const r = await checkEnrollmentInput(input, { keys, issuer, now, audienceFor, audience: values.audience, consume: false });
+  const r = await checkEnrollmentInput(input, { keys, issuer, now, audienceFor, audience: values.audience, consume: false, maxLifetimeSeconds });
   if (!r.active) {
     io.stderr(`invalid: ${r.error}: ${r.description}\n`);
     return 1;

@@ -307,6 +307,13 @@ describe('token verify with a config', () => {
     expect(r.err).toMatch(/^invalid: expired: /);
   });
 
+  it("a token living longer than the config's tokens.ttlSeconds → exit 1 with expired (as at /introspect)", async () => {
+    const long = await tokenFor(keys, { ttlSeconds: 1200 });
+    const r = await run(['token', 'verify', '--config', file, long]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/^invalid: expired: .*lifetime/);
+  });
+
   it('--audience other → exit 1 with wrong_audience', async () => {
     const r = await run(['token', 'verify', '--config', file, '--audience', 'urn:other', token]);
     expect(r.code).toBe(1);
