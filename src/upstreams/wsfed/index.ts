@@ -34,6 +34,11 @@ export const wsfedKind = defineKind({
       return validateAssertion(wresult, {
         certificates: md.signingCertificates,
         audience: realm,
+        // The STS names itself in every assertion as in its metadata (AD FS: the federation
+        // service identifier, SimpleSAMLphp: urn:federation:<host>:idp), never the metadata URL.
+        issuer: md.entityId,
+        // A SAML 2.0 SubjectConfirmationData Recipient, when there is one, is where we asked the answer to go.
+        recipient: reply,
         seen,
         now: deps.now,
         clockSkewSeconds: cfg.clockSkewSeconds,
@@ -59,7 +64,11 @@ export const wsfedKind = defineKind({
         if (hint) url.searchParams.set('username', hint);
         return { kind: 'redirect', url: url.href };
       },
-      async complete(_tx, { method, params }) {
+      async complete(tx, { method, params, tenantId }) {
+        // callback.ts binds wctx to a live transaction of the route's tenant; hold to it here too.
+        if (tx.tenantId !== tenant.id || (tenantId !== undefined && tenantId !== tenant.id)) {
+          throw badRequest('unknown_state', 'this sign-in belongs to another organization');
+        }
         if (method !== 'POST') throw badRequest('invalid_request', 'WS-Federation answers are posted');
         if (params.wa !== 'wsignin1.0') throw badRequest('invalid_request', 'wa must be wsignin1.0');
         const wresult = params.wresult;
