@@ -73,6 +73,7 @@ afterEach(() => {
   adfs.options.samlVersion = '1.1';
   adfs.options.slowPaths = null;
   adfs.options.repeatLastAnswer = false;
+  adfs.options.assertionIssuer = null;
 });
 
 async function verified(base: string, token: string | null): Promise<JWTPayload> {
@@ -241,6 +242,13 @@ describe('an STS answer that must not sign anyone in', () => {
       await healthy();
     });
   }
+
+  it('an assertion signed by a metadata key but naming another Issuer than the metadata entityID: assertion_wrong_issuer', async () => {
+    const user = freshUser();
+    adfs.options.assertionIssuer = 'http://sts.fabrikam.example/adfs/services/trust';
+    const r = await signIn({ hint: user.username, username: user.username, password: user.password });
+    expectErrorPage(r.res, r.html, 400, 'assertion_wrong_issuer');
+  });
 
   it('garbage from the STS: a 502 upstream_error page', async () => {
     const user = freshUser();

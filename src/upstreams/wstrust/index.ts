@@ -39,6 +39,8 @@ export const wstrustKind = defineKind({
       validateAssertion(answer, {
         certificates: md.signingCertificates,
         audience: cfg.appliesTo,
+        // AD FS names itself in every assertion as in its metadata (the federation service identifier).
+        issuer: md.entityId,
         seen,
         now: deps.now,
         clockSkewSeconds: cfg.clockSkewSeconds,
