@@ -10,9 +10,10 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SAML, ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
-import { DOMParser, type Element } from '@xmldom/xmldom';
+import type { Element } from '@xmldom/xmldom';
 import { FedbridgeError, badRequest } from '../../errors.js';
-import { assertionError, identityFromAssertion, readSamlIdpMetadata, type SamlIdpMetadata, type ValidatedAssertion } from '../assertion/index.js';
+import { ALGORITHMS, assertionError, identityFromAssertion, readSamlIdpMetadata, type SamlIdpMetadata, type ValidatedAssertion } from '../assertion/index.js';
+import { NS, attr, children, descendantElements, hasComment, is, parseStrict, textOf } from '../assertion/dom.js';
 import { decodeBase64Strict } from '../../soap/envelope.js';
 import { fetchMetadataText, MetadataSource } from '../metadata.js';
 import { assertionReplayCache } from '../replay.js';
@@ -23,6 +24,14 @@ import { loadSpKeyPair, type SpKeyPair } from './sp-key.js';
 const SAML2 = 'urn:oasis:names:tc:SAML:2.0:assertion';
 const SAML2P = 'urn:oasis:names:tc:SAML:2.0:protocol';
 export const MAX_SAML_ANSWER = 512 * 1024;
+/**
+ * The ACS body: the answer in base64 (4/3), form-encoded by the browser ('+', '/' and '=' take
+ * three bytes each, about 6% of a base64 text on average; 25% allowed), plus RelayState.
+ */
+const MAX_ACS_BODY = Math.ceil(((MAX_SAML_ANSWER * 4) / 3) * 1.25) + 16 * 1024;
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
+const SIGNATURE_ALGORITHMS = new Set<string>([ALGORITHMS.rsaSha256, ALGORITHMS.rsaSha512]);
+const DIGEST_ALGORITHMS = new Set<string>([ALGORITHMS.sha256, ALGORITHMS.sha512]);
 
 /** node-saml says what failed in English words; each maps to one of our stable codes. */
 function refusal(err: unknown): FedbridgeError {
@@ -30,28 +39,57 @@ function refusal(err: unknown): FedbridgeError {
   const m = String((err as Error)?.message ?? '');
   if (/multiple assertions/i.test(m)) return assertionError('assertion_ambiguous', 'more than one assertion');
   if (/signature/i.test(m)) return assertionError('assertion_invalid_signature', 'signature does not verify against the IdP metadata');
-  if (/expired|NotOnOrAfter/i.test(m)) return assertionError('assertion_expired', 'assertion expired');
-  if (/not yet valid|NotBefore/i.test(m)) return assertionError('assertion_not_yet_valid', 'assertion not yet valid');
+  if (/expired/i.test(m)) return assertionError('assertion_expired', 'assertion expired');
+  if (/not yet valid/i.test(m)) return assertionError('assertion_not_yet_valid', 'assertion not yet valid');
   if (/audience/i.test(m)) return assertionError('assertion_wrong_audience', 'audience is not this SP');
-  if (/status/i.test(m) || /Responder|Requester|AuthnFailed/i.test(m)) return new FedbridgeError(403, 'upstream_denied', 'the IdP refused the sign-in', {}, 'error.upstream_denied');
+  if (/missing SAML assertion/i.test(m)) return assertionError('assertion_missing', 'the answer holds no assertion');
   return assertionError('assertion_malformed', 'the SAML answer could not be read');
 }
 
-function elements(root: Element, ns: string, name: string): Element[] {
-  return Array.from(root.getElementsByTagNameNS(ns, name));
+/** SAML 2.0 status codes (saml-core §3.2.2.2), by local name: the only words of a failed status shown. */
+const STATUS_CODES = new Set([
+  'Requester', 'Responder', 'VersionMismatch', 'AuthnFailed', 'InvalidAttrNameOrValue', 'InvalidNameIDPolicy',
+  'NoAuthnContext', 'NoAvailableIDP', 'NoPassive', 'NoSupportedIDP', 'PartialLogout', 'ProxyCountExceeded',
+  'RequestDenied', 'RequestUnsupported', 'RequestVersionDeprecated', 'RequestVersionTooHigh',
+  'RequestVersionTooLow', 'ResourceNotRecognized', 'TooManyResponses', 'UnknownAttrProfile',
+  'UnknownPrincipal', 'UnsupportedBinding',
+]);
+const STATUS_PREFIX = 'urn:oasis:names:tc:SAML:2.0:status:';
+
+/**
+ * A Response whose top StatusCode is not Success: the IdP refused the sign-in (wrong password,
+ * cancelled, no such user). A 403 page naming the status; the IdP's own message is never shown.
+ */
+function refuseFailedStatus(response: Element): void {
+  const status = children(response, SAML2P, 'Status');
+  const top = status.length === 1 ? children(status[0]!, SAML2P, 'StatusCode') : [];
+  if (top.length !== 1) throw assertionError('assertion_malformed', 'no single Status/StatusCode');
+  const value = attr(top[0]!, 'Value') ?? '';
+  if (value === `${STATUS_PREFIX}Success`) return;
+  const name = (v: string | null) => (v?.startsWith(STATUS_PREFIX) && STATUS_CODES.has(v.slice(STATUS_PREFIX.length)) ? v.slice(STATUS_PREFIX.length) : null);
+  const sub = children(top[0]!, SAML2P, 'StatusCode')[0];
+  const reason = name(sub ? attr(sub, 'Value') : null) ?? name(value) ?? 'unknown status';
+  throw new FedbridgeError(403, 'upstream_denied', `the IdP answered status ${reason}`, { reason }, 'error.upstream_denied');
 }
 
-function parse(xml: string): Element {
-  const doc = new DOMParser({ onError: () => undefined }).parseFromString(xml, 'text/xml');
-  if (!doc.documentElement) throw assertionError('assertion_malformed', 'not XML');
-  return doc.documentElement;
+/** docs/assertions.md decisions: SHA-1 and unknown algorithms are refused before any cryptography. */
+function checkAlgorithms(signature: Element): void {
+  const signedInfo = children(signature, NS.ds, 'SignedInfo')[0];
+  const method = signedInfo ? children(signedInfo, NS.ds, 'SignatureMethod')[0] : undefined;
+  if (!method || !SIGNATURE_ALGORITHMS.has(attr(method, 'Algorithm') ?? '')) {
+    throw assertionError('assertion_unsupported_algorithm', 'signature algorithm not allowed');
+  }
+  for (const ref of children(signedInfo!, NS.ds, 'Reference')) {
+    const digest = children(ref, NS.ds, 'DigestMethod')[0];
+    if (!digest || !DIGEST_ALGORITHMS.has(attr(digest, 'Algorithm') ?? '')) throw assertionError('assertion_unsupported_algorithm', 'digest algorithm not allowed');
+  }
 }
 
 export const samlKind = defineKind({
   kind: 'saml',
   schema: samlSchema,
   rules: samlRules,
-  returnRoutes: [{ path: '/saml/:tenant/acs', methods: ['POST'], stateParam: 'RelayState', maxBodyBytes: Math.ceil((MAX_SAML_ANSWER * 4) / 3) + 16 * 1024 }],
+  returnRoutes: [{ path: '/saml/:tenant/acs', methods: ['POST'], stateParam: 'RelayState', maxBodyBytes: MAX_ACS_BODY }],
   metadataRoute: '/saml/:tenant/metadata',
   create(tenant, cfg, deps) {
     const id = cfg.id ?? `${tenant.id}-saml`;
@@ -114,72 +152,124 @@ export const samlKind = defineKind({
         if (!bytes) throw assertionError('assertion_malformed', 'SAMLResponse is missing or not base64');
         if (bytes.length > MAX_SAML_ANSWER) throw assertionError('assertion_too_large', `answer larger than ${MAX_SAML_ANSWER} bytes`);
         const xml = bytes.toString('utf8');
-        // node-saml accepts a DOCTYPE (docs/assertions.md): refused here, before anything parses it.
-        if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw assertionError('assertion_dtd_refused', 'DOCTYPE or ENTITY in answer');
-        const response = parse(xml);
-        if (response.namespaceURI !== SAML2P || response.localName !== 'Response') throw assertionError('assertion_malformed', 'not a SAML 2.0 Response');
-        const hasEncrypted = elements(response, SAML2, 'EncryptedAssertion').length > 0;
+        // The strict parse first (docs/assertions.md rule 1): node-saml accepts a DOCTYPE, and its
+        // parser is lenient. Size, DTD, well-formedness and node limits are refused here.
+        const response = parseStrict(xml, MAX_SAML_ANSWER, 'assertion').documentElement!;
+        if (!is(response, SAML2P, 'Response')) throw assertionError('assertion_malformed', 'not a SAML 2.0 Response');
+        refuseFailedStatus(response);
+        const assertions = [...children(response, SAML2, 'Assertion'), ...children(response, SAML2, 'EncryptedAssertion')];
+        if (descendantElements(response, null, 'Assertion').length + descendantElements(response, null, 'EncryptedAssertion').length > 1) {
+          throw assertionError('assertion_ambiguous', 'more than one assertion');
+        }
+        if (assertions.length === 0) throw assertionError('assertion_missing', 'the answer holds no assertion');
+        const hasEncrypted = children(response, SAML2, 'EncryptedAssertion').length > 0;
         if (cfg.wantEncryptedAssertions && !hasEncrypted) throw assertionError('assertion_malformed', 'the SP asked for an encrypted assertion');
+        // A comment can split a value without breaking the signature (docs/assertions.md rule 4).
+        if (assertions.some(hasComment)) throw assertionError('assertion_malformed', 'comment inside the assertion');
+        const signatures = [...children(response, NS.ds, 'Signature'), ...assertions.flatMap((a) => children(a, NS.ds, 'Signature'))];
+        if (signatures.length === 0 && !hasEncrypted) throw assertionError('assertion_unsigned', 'neither the Response nor the Assertion is signed');
+        for (const sig of signatures) checkAlgorithms(sig);
 
-        const md = await metadata.get();
+        let md = await metadata.get();
         let result;
         try {
-          result = await (await client(md)).validatePostResponseAsync({ SAMLResponse: params.SAMLResponse });
+          result = await (await client(md)).validatePostResponseAsync({ SAMLResponse: bytes.toString('base64') });
         } catch (err) {
-          throw refusal(err);
+          const refused = refusal(err);
+          // An unknown key may be a rollover: fetch the metadata again (at most once a minute).
+          if (refused.code !== 'assertion_invalid_signature' || !cfg.metadataUrl || !(await metadata.refresh())) throw refused;
+          md = await metadata.get();
+          try {
+            result = await (await client(md)).validatePostResponseAsync({ SAMLResponse: bytes.toString('base64') });
+          } catch (again) {
+            throw refusal(again);
+          }
         }
         const profile = result.profile;
         const assertionXml = profile?.getAssertionXml?.();
         if (!profile || !assertionXml) throw assertionError('assertion_missing', 'the answer holds no assertion');
 
         // Read only what node-saml verified: the assertion it returns (never the outer document).
-        const assertion = parse(assertionXml);
-        const expected = tx.upstream.samlRequestId;
-        const destination = response.getAttribute('Destination');
-        if (destination && destination !== acs) throw assertionError('assertion_wrong_recipient', 'Destination is another ACS');
-        const outerIrt = response.getAttribute('InResponseTo');
-        if (outerIrt && outerIrt !== expected) throw badRequest('unknown_state', 'the answer is for another request');
-        const confirmations = elements(assertion, SAML2, 'SubjectConfirmationData');
-        if (confirmations.length === 0) throw assertionError('assertion_malformed', 'no SubjectConfirmationData');
-        for (const c of confirmations) {
-          if (c.getAttribute('Recipient') !== acs) throw assertionError('assertion_wrong_recipient', 'Recipient is another ACS');
-          // Unsolicited answers are refused: the IdP must answer our own request.
-          if (!expected || c.getAttribute('InResponseTo') !== expected) throw badRequest('unknown_state', 'the answer is not for this sign-in');
-        }
+        const assertion = parseStrict(assertionXml, MAX_SAML_ANSWER, 'assertion').documentElement!;
+        if (!is(assertion, SAML2, 'Assertion')) throw assertionError('assertion_malformed', 'the verified element is not an assertion');
+        const now = deps.now();
+        const skew = cfg.clockSkewSeconds * 1000;
+        const issuer = children(assertion, SAML2, 'Issuer')[0];
+        if (!issuer || textOf(issuer) !== md.entityId) throw assertionError('assertion_wrong_issuer', 'the assertion is not from the metadata\'s entity');
+        // Destination may be left out; when present it names this ACS (node-saml does not check it).
+        const destination = attr(response, 'Destination');
+        if (destination !== null && destination !== acs) throw assertionError('assertion_wrong_recipient', 'Destination is another ACS');
 
-        const assertionId = assertion.getAttribute('ID') ?? '';
-        const conditions = elements(assertion, SAML2, 'Conditions')[0];
-        const notOnOrAfter = Date.parse(conditions?.getAttribute('NotOnOrAfter') ?? '') || deps.now() + 5 * 60_000;
-        if (!assertionId || (await seen(assertionId, notOnOrAfter + cfg.clockSkewSeconds * 1000))) {
+        const conditions = children(assertion, SAML2, 'Conditions');
+        const notOnOrAfter = Date.parse(conditions[0] ? (attr(conditions[0], 'NotOnOrAfter') ?? '') : '');
+        if (conditions.length !== 1 || !Number.isFinite(notOnOrAfter)) throw assertionError('assertion_malformed', 'no Conditions NotOnOrAfter');
+        if (now >= notOnOrAfter + skew) throw assertionError('assertion_expired', 'assertion expired');
+        const subject = children(assertion, SAML2, 'Subject');
+        const bearer = subject.flatMap((s) => children(s, SAML2, 'SubjectConfirmation')).filter((c) => attr(c, 'Method') === BEARER);
+        const confirmations = bearer.flatMap((c) => children(c, SAML2, 'SubjectConfirmationData'));
+        if (subject.length !== 1 || confirmations.length === 0) throw assertionError('assertion_malformed', 'no bearer SubjectConfirmationData');
+        for (const c of confirmations) {
+          if (attr(c, 'Recipient') !== acs) throw assertionError('assertion_wrong_recipient', 'Recipient is another ACS');
+          const until = Date.parse(attr(c, 'NotOnOrAfter') ?? '');
+          if (!Number.isFinite(until)) throw assertionError('assertion_malformed', 'SubjectConfirmationData without NotOnOrAfter');
+          if (now >= until + skew) throw assertionError('assertion_expired', 'subject confirmation expired');
+          const from = Date.parse(attr(c, 'NotBefore') ?? '');
+          if (Number.isFinite(from) && now + skew < from) throw assertionError('assertion_not_yet_valid', 'subject confirmation not yet valid');
+        }
+        // The Web SSO profile: an assertion that reports no authentication is no sign-in.
+        const authnStatements = children(assertion, SAML2, 'AuthnStatement');
+        if (authnStatements.length === 0) throw assertionError('assertion_malformed', 'no AuthnStatement');
+
+        // Once (store-backed, so it holds across instances). Checked before the request binding, so
+        // that a used assertion replayed with a fresh transaction is reported as a replay.
+        const assertionId = attr(assertion, 'ID') ?? '';
+        if (!assertionId || (await seen(assertionId, Math.max(notOnOrAfter, ...confirmations.map((c) => Date.parse(attr(c, 'NotOnOrAfter')!))) + skew))) {
           throw assertionError('assertion_replayed', 'this assertion was used before');
+        }
+        // InResponseTo names this transaction's request, kept in the store (any instance can answer).
+        // Unsolicited answers are refused: the IdP must answer our own request.
+        const expected = tx.upstream.samlRequestId;
+        const outerIrt = attr(response, 'InResponseTo');
+        if (!expected || outerIrt === null || outerIrt !== expected) throw badRequest('unknown_state', 'the answer is not for this sign-in');
+        for (const c of confirmations) {
+          if (attr(c, 'InResponseTo') !== expected) throw badRequest('unknown_state', 'the answer is not for this sign-in');
         }
 
         const attributes: Record<string, string[]> = {};
-        for (const a of elements(assertion, SAML2, 'Attribute')) {
-          const name = a.getAttribute('Name');
-          if (!name) continue;
-          const values = elements(a, SAML2, 'AttributeValue').map((v) => (v.textContent ?? '').trim());
-          attributes[name] = [...(attributes[name] ?? []), ...values];
+        for (const statement of children(assertion, SAML2, 'AttributeStatement')) {
+          if (children(statement, SAML2, 'EncryptedAttribute').length > 0) throw assertionError('assertion_malformed', 'encrypted attributes');
+          for (const a of children(statement, SAML2, 'Attribute')) {
+            const name = attr(a, 'Name');
+            if (!name) continue;
+            const values = children(a, SAML2, 'AttributeValue').map(textOf);
+            attributes[name] = [...(Object.prototype.hasOwnProperty.call(attributes, name) ? attributes[name]! : []), ...values];
+          }
         }
-        const authnMethods = elements(assertion, SAML2, 'AuthnContextClassRef').map((e) => (e.textContent ?? '').trim());
-        const authnInstant = Date.parse(elements(assertion, SAML2, 'AuthnStatement')[0]?.getAttribute('AuthnInstant') ?? '');
-        const issueInstant = Date.parse(assertion.getAttribute('IssueInstant') ?? '') || deps.now();
+        const authnMethods = authnStatements
+          .flatMap((s) => children(s, SAML2, 'AuthnContext'))
+          .flatMap((c) => children(c, SAML2, 'AuthnContextClassRef'))
+          .map(textOf);
+        const authnInstant = Date.parse(attr(authnStatements[0]!, 'AuthnInstant') ?? '');
+        const issueInstant = Date.parse(attr(assertion, 'IssueInstant') ?? '') || now;
+        const nameIdEl = children(subject[0]!, SAML2, 'NameID')[0];
+        const nameId = nameIdEl ? textOf(nameIdEl) : '';
+        if (!nameId) throw assertionError('assertion_malformed', 'no NameID');
         const validated: ValidatedAssertion = {
           samlVersion: '2.0',
           assertionId,
-          issuer: profile.issuer,
-          nameId: profile.nameID,
-          nameIdFormat: profile.nameIDFormat ?? null,
+          issuer: md.entityId,
+          nameId,
+          nameIdFormat: nameIdEl ? attr(nameIdEl, 'Format') : null,
           attributes,
           authnMethods,
           issueInstant,
           notBefore: null,
           notOnOrAfter,
           authnInstant: Number.isFinite(authnInstant) ? authnInstant : null,
-          inResponseTo: expected ?? null,
+          inResponseTo: expected,
         };
         const identity = identityFromAssertion(validated, cfg.claims);
-        return { ...identity, subject: `${profile.issuer}|${identity.subject}`, idp: { kind: 'saml', id } };
+        return { ...identity, subject: `${md.entityId}|${identity.subject}`, idp: { kind: 'saml', id } };
       },
 
       async metadata() {
