@@ -400,6 +400,61 @@ describe('wsfed against the AD FS fixture', () => {
   });
 });
 
+describe('wsfed: the IdP rolls its token-signing certificate over after Fedbridge read its metadata', () => {
+  let adfs: AdfsFixture;
+  let svc: TestService;
+
+  beforeAll(async () => {
+    // The metadata lists only the primary certificate at first.
+    adfs = await startAdfsFixture({ metadataSigningKeys: ['primary'] });
+    svc = await startService({ file: testConfigFile({ tenants: [wsfedTenant('contoso', 'contoso.com', { metadataUrl: adfs.metadataUrl })] }) });
+  });
+  afterAll(async () => {
+    await svc?.close();
+    await adfs?.close();
+  });
+
+  async function signIn(): Promise<Posted> {
+    const form = await loginAtAdfs(await startAt(svc, { hint: ALICE.user }), ALICE.user, ALICE.password);
+    return postAnswer(form.action, form.fields);
+  }
+
+  it('an answer signed by a new certificate makes Fedbridge read the metadata again, at most once a minute', async () => {
+    const metadataHits = () => adfs.hits['/FederationMetadata/2007-06/FederationMetadata.xml'] ?? 0;
+    const jwks = createRemoteJWKSet(new URL(`${svc.url}/.well-known/jwks.json`));
+    const first = await signIn();
+    expectWresultPage(first);
+    expect(metadataHits()).toBe(1);
+
+    // Rollover: the metadata now lists the new certificate first, and the IdP signs with it.
+    adfs.options.metadataSigningKeys = ['secondary', 'primary'];
+    adfs.options.mode = 'secondary';
+    // Within a minute of the last fetch, an unknown key does not make Fedbridge fetch again
+    // (forged answers cannot make it hammer the IdP): refused, nothing minted.
+    const tooSoon = await signIn();
+    expectErrorPage(tooSoon.res, tooSoon.html, 400, 'assertion_invalid_signature');
+    expect(metadataHits()).toBe(1);
+
+    svc.clock.advance(61_000);
+    const after = await signIn();
+    expectWresultPage(after);
+    expect(metadataHits()).toBe(2);
+    // The service's clock is ahead now: verify the token as of its time.
+    const { payload } = await jwtVerify(after.token!, jwks, { issuer: svc.url, audience: AUDIENCE, currentDate: new Date(svc.clock.now()) });
+    expect(payload).toMatchObject({ tid: 'contoso', upn: 'alice@contoso.com', idp: { kind: 'wsfed', id: 'contoso-wsfed' } });
+
+    // A foreign key still gets one refresh attempt a minute, and is refused either way.
+    svc.clock.advance(61_000);
+    adfs.options.mode = 'foreign-key';
+    const forged = await signIn();
+    expectErrorPage(forged.res, forged.html, 400, 'assertion_invalid_signature');
+    expect(metadataHits()).toBe(3);
+    const forgedAgain = await signIn();
+    expectErrorPage(forgedAgain.res, forgedAgain.html, 400, 'assertion_invalid_signature');
+    expect(metadataHits()).toBe(3);
+  });
+});
+
 describe('wsfed against SimpleSAMLphp (adfs module)', () => {
   const TESS = { username: 'tess', password: 'tess-pw', upn: 'tess@tailspintoys.com', email: 'tess@tailspintoys.com', name: 'Tess Tailspin', groups: ['Pilots'] };
   let ssp: SimpleSamlPhp;
