@@ -39,7 +39,10 @@ let mdDir: string;
 beforeAll(async () => {
   idp = await startSamlifyIdp({ user: ALICE });
   ssp = await startSimpleSamlPhp({
-    users: [{ username: 'sally', password: 'pw-sally', upn: 'sally@ssp.example', email: 'sally@ssp.example', name: 'Sally', groups: ['Enrollers'] }],
+    users: [
+      { username: 'sally', password: 'pw-sally', upn: 'sally@ssp.example', email: 'sally@ssp.example', name: 'Sally', groups: ['Enrollers'] },
+      { username: 'enid', password: 'pw-enid', upn: 'enid@sspenc.example' },
+    ],
   });
   foreign = await makeKeyPair('foreign-attacker');
   mdDir = mkdtempSync(join(tmpdir(), 'fedbridge-saml-md-'));
@@ -62,10 +65,25 @@ beforeAll(async () => {
         t('mfa', 'mfa.example', saml(), { requireMfa: true }),
         t('filemd', 'filemd.example', { kind: 'saml', metadataFile: mdFile }),
         t('ssp', 'ssp.example', { kind: 'saml', metadataUrl: ssp.saml.metadataUrl }),
+        t('sspenc', 'sspenc.example', { kind: 'saml', metadataUrl: ssp.saml.metadataUrl, wantEncryptedAssertions: true }),
       ],
     }),
   });
-  ssp.setRelyingParties({ samlSps: [{ entityId: `${svc.url}/saml/ssp`, acs: `${svc.url}/saml/ssp/acs` }] });
+  // SimpleSAMLphp encrypts to the certificate Fedbridge publishes in its SP metadata.
+  const encMd = dom(await (await fetch(`${svc.url}/saml/sspenc/metadata`)).text());
+  const encKd = Array.from(encMd.getElementsByTagNameNS(NS.md, 'KeyDescriptor')).find((k) => k.getAttribute('use') === 'encryption');
+  const encCert = encKd!.getElementsByTagNameNS(NS.ds, 'X509Certificate')[0]!.textContent!.replace(/\s+/g, '');
+  ssp.setRelyingParties({
+    samlSps: [
+      { entityId: `${svc.url}/saml/ssp`, acs: `${svc.url}/saml/ssp/acs` },
+      {
+        entityId: `${svc.url}/saml/sspenc`,
+        acs: `${svc.url}/saml/sspenc/acs`,
+        certificate: `-----BEGIN CERTIFICATE-----\n${encCert}\n-----END CERTIFICATE-----\n`,
+        encryptAssertions: true,
+      },
+    ],
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -349,6 +367,20 @@ describe('saml sign-in through SimpleSAMLphp', () => {
     expect(page.status, `${page.body.slice(0, 1500)}\n${ssp.logs()}`).toBe(200);
     const payload = await verified(page.body);
     expect(payload).toMatchObject({ upn: 'sally@ssp.example', email: 'sally@ssp.example', name: 'Sally', tid: 'ssp', idp: { kind: 'saml', id: 'ssp-saml' }, amr: ['pwd'] });
+  });
+
+  it('wantEncryptedAssertions: SimpleSAMLphp encrypts to the published certificate; the answer is decrypted and verified', async () => {
+    const jar = new CookieJar();
+    const { location } = await begin('enid@sspenc.example');
+    const answer = await signInAtIdp(jar, location.toString(), { username: 'enid', password: 'pw-enid' }, ['SAMLResponse', 'RelayState']);
+    const d = dom(decode(answer.form.fields.SAMLResponse!));
+    expect(childrenNamed(d.documentElement!, NS.saml, 'Assertion')).toHaveLength(0);
+    expect(childrenNamed(d.documentElement!, NS.saml, 'EncryptedAssertion')).toHaveLength(1);
+    expect(decode(answer.form.fields.SAMLResponse!)).not.toContain('enid@sspenc.example');
+    const page = await submitForm(jar, answer.form);
+    expect(page.status, `${page.body.slice(0, 1500)}\n${ssp.logs()}`).toBe(200);
+    expect(await verified(page.body)).toMatchObject({ upn: 'enid@sspenc.example', tid: 'sspenc', idp: { kind: 'saml' } });
+
   });
 });
 

@@ -192,6 +192,8 @@ export const samlKind = defineKind({
         // Read only what node-saml verified: the assertion it returns (never the outer document).
         const assertion = parseStrict(assertionXml, MAX_SAML_ANSWER, 'assertion').documentElement!;
         if (!is(assertion, SAML2, 'Assertion')) throw assertionError('assertion_malformed', 'the verified element is not an assertion');
+        // A decrypted assertion was not seen by the comment check above.
+        if (hasComment(assertion)) throw assertionError('assertion_malformed', 'comment inside the assertion');
         const now = deps.now();
         const skew = cfg.clockSkewSeconds * 1000;
         const issuer = children(assertion, SAML2, 'Issuer')[0];
