@@ -317,6 +317,27 @@ describe('an STS answer that must not sign anyone in', () => {
     const again = await signIn({ hint: user.username, username: user.username, password: user.password });
     expectErrorPage(again.res, again.html, 400, 'assertion_replayed');
   });
+
+  it('the one-time assertion ids hold across instances sharing the store', async () => {
+    // A second instance of the same deployment: same tenant, same SQLite store, its own keys.
+    const twin = await startService({
+      file: testConfigFile({ store: { kind: 'sqlite', path: `${svc.dir}/db.sqlite` }, tenants: [wstrustTenant('contoso', ['contoso.com'])] }),
+    });
+    try {
+      const user = freshUser();
+      const first = await signIn({ hint: user.username, username: user.username, password: user.password });
+      expect((await verified(svc.url, first.token)).upn).toBe(user.username);
+      adfs.options.repeatLastAnswer = true;
+      const again = await signIn({ base: twin.url, hint: user.username, username: user.username, password: user.password });
+      expectErrorPage(again.res, again.html, 400, 'assertion_replayed');
+      // The twin itself signs in with a fresh answer.
+      adfs.options.repeatLastAnswer = false;
+      const fresh = await signIn({ base: twin.url, hint: user.username, username: user.username, password: user.password });
+      expect((await verified(twin.url, fresh.token)).upn).toBe(user.username);
+    } finally {
+      await twin.close();
+    }
+  });
 });
 
 describe('fedbridge simulate --http --password on the wstrust password page', () => {
