@@ -64,6 +64,7 @@ beforeAll(async () => {
         t('signed', 'signed.example', saml({ signAuthnRequests: true })),
         t('mfa', 'mfa.example', saml(), { requireMfa: true }),
         t('filemd', 'filemd.example', { kind: 'saml', metadataFile: mdFile }),
+        t('rollover', 'rollover.example', saml()),
         t('ssp', 'ssp.example', { kind: 'saml', metadataUrl: ssp.saml.metadataUrl }),
         t('sspenc', 'sspenc.example', { kind: 'saml', metadataUrl: ssp.saml.metadataUrl, wantEncryptedAssertions: true }),
       ],
@@ -149,7 +150,8 @@ async function verified(html: string): Promise<JWTPayload> {
   const token = hiddenValue(html, 'wresult');
   expect(token, html.slice(0, 2000)).toBeTruthy();
   const jwks = createRemoteJWKSet(new URL(`${svc.url}/.well-known/jwks.json`));
-  const { payload } = await jwtVerify(token!, jwks, { issuer: svc.url, audience: 'urn:fedbridge:mdm' });
+  // The service's clock (a test may have moved it).
+  const { payload } = await jwtVerify(token!, jwks, { issuer: svc.url, audience: 'urn:fedbridge:mdm', currentDate: new Date(svc.clock.now()) });
   return payload;
 }
 
@@ -681,6 +683,34 @@ describe(`saml attack corpus (${attacks.length} cases)`, () => {
     for (const opts of [{}, { sign: 'both' as const }]) {
       const c = await genuine(opts);
       expect((await verified((await deliver(c)).html)).upn).toBe('alice@contoso.com');
+    }
+  });
+});
+
+describe('IdP signing key rollover (metadataUrl)', () => {
+  it('an answer signed with a new key is accepted once the refreshed metadata lists it; old and new are trusted at once', async () => {
+    const original = idp.keys;
+    const next = await makeKeyPair('samlify-test-idp-next');
+    const user = { user: { nameId: 'rita@rollover.example' } };
+    const signIn = async () => deliver(await atIdp('rita@rollover.example', user));
+    try {
+      // The metadata is fetched (and cached) with the original certificate only.
+      expect((await verified((await signIn()).html)).tid).toBe('rollover');
+
+      idp.rotate(next, [original, next]);
+      // Within a minute of the last fetch the cache is not refreshed for an unknown key.
+      const early = await signIn();
+      expectErrorPage(early.res, early.html, 400, 'assertion_invalid_signature');
+
+      // Later, an unknown key makes the service fetch the metadata again, which lists it now.
+      svc.clock.advance(61_000);
+      expect((await verified((await signIn()).html)).upn).toBe('rita@rollover.example');
+      // During the rollover both certificates are trusted.
+      idp.rotate(original, [original, next]);
+      expect((await verified((await signIn()).html)).upn).toBe('rita@rollover.example');
+    } finally {
+      idp.rotate(original, [original]);
+      svc.clock.t -= 61_000;
     }
   });
 });

@@ -107,6 +107,11 @@ export interface SamlifyIdp {
   lastRequest: SsoRequest | null;
   /** Why the last SSO request was refused (e.g. a bad request signature), or null. */
   lastError: string | null;
+  /**
+   * Key rollover: answers are signed with `signWith` from now on, and the metadata publishes the
+   * certificates of `publish` (e.g. the old and the new one during a rollover).
+   */
+  rotate(signWith: KeyPair, publish: KeyPair[]): void;
   close(): Promise<void>;
 }
 
@@ -138,11 +143,12 @@ export async function startSamlifyIdp(initial: SamlifyIdpOptions): Promise<Samli
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const entityId = `${url}/metadata`;
   const ssoUrl = `${url}/sso`;
-  const idp = (wantAuthnRequestsSigned: boolean) =>
+  let signing = keys;
+  const idp = (wantAuthnRequestsSigned: boolean, published: KeyPair[] = [signing]) =>
     samlify.IdentityProvider({
       entityID: entityId,
-      privateKey: keys.keyPem,
-      signingCert: keys.certPem,
+      privateKey: signing.keyPem,
+      signingCert: published.length === 1 ? published[0]!.certPem : published.map((k) => k.certPem),
       requestSignatureAlgorithm: 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
       wantAuthnRequestsSigned,
       nameIDFormat: ['urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified'],
@@ -150,7 +156,7 @@ export async function startSamlifyIdp(initial: SamlifyIdpOptions): Promise<Samli
       singleLogoutService: [{ Binding: samlify.Constants.namespace.binding.redirect, Location: `${url}/slo` }],
       generateID: () => `_${randomBytes(20).toString('hex')}`,
     });
-  const metadataXml = idp(false).getMetadata();
+  let metadataXml = idp(false).getMetadata();
 
   const handle: SamlifyIdp = {
     url,
@@ -162,6 +168,11 @@ export async function startSamlifyIdp(initial: SamlifyIdpOptions): Promise<Samli
     options: initial,
     lastRequest: null,
     lastError: null,
+    rotate(signWith, publish) {
+      signing = signWith;
+      metadataXml = idp(false, publish).getMetadata();
+      handle.metadataXml = metadataXml;
+    },
     async close() {
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections?.();
