@@ -8,10 +8,12 @@
  * certificate) and against Debian's SimpleSAMLphp WS-Fed IdP. Then an attack corpus at the
  * route, built from genuine answers captured here, and the IdP's metadata unreachable.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { freePort, startService, testConfigFile, type TestService } from '../helpers/service.js';
-import { DEFAULT_USERS, buildAssertion, signRoot, startAdfsFixture, wrapRstr, type AdfsFixture, type AdfsMode } from '../fixtures/adfs/index.js';
+import { DEFAULT_USERS, buildAssertion, buildFederationMetadata, signRoot, startAdfsFixture, wrapRstr, type AdfsFixture, type AdfsMode, type FixtureUser } from '../fixtures/adfs/index.js';
 import { readAutoPostForm, wsfedSignIn } from '../fixtures/adfs/client.js';
 import {
   CookieJar,
@@ -31,7 +33,7 @@ const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const AUDIENCE = 'urn:fedbridge:mdm';
 const ALICE = { user: 'alice@contoso.com', password: DEFAULT_USERS['alice@contoso.com']!.password };
 
-const USERS = {
+const USERS: Record<string, FixtureUser> = {
   ...DEFAULT_USERS,
   'dave@contoso.com': { password: 'Dave-pw-1', upn: 'dave@contoso.com', name: 'Dave', groups: ['MDM Enrollers'], mfa: true },
   'frank@fabrikam.com': { password: 'Frank-pw-1', upn: 'frank@fabrikam.com', groups: ['Domain Users'] },
@@ -104,12 +106,27 @@ function expectWresultPage(p: Posted): void {
 describe('wsfed against the AD FS fixture', () => {
   let adfs: AdfsFixture;
   let slow: AdfsFixture;
+  let odd: Server;
   let svc: TestService;
   let route: (tenant: string) => string;
 
   beforeAll(async () => {
     adfs = await startAdfsFixture({ users: USERS });
     slow = await startAdfsFixture({ mode: 'slow', slowMs: 8000 });
+    // Metadata that cannot be used: not metadata at all; a passive endpoint on plain http:// off loopback; a 500.
+    const plainHttp = buildFederationMetadata({
+      issuer: 'http://adfs.example.com/adfs/services/trust',
+      baseUrl: 'http://adfs.example.com',
+      signing: [adfs.keys.primary],
+      other: adfs.keys.other,
+      metadataKey: adfs.keys.primary,
+    });
+    odd = createServer((req, res) => {
+      const body = req.url === '/garbage' ? '<html>Service Unavailable</html' : req.url === '/plain-http' ? plainHttp : 'boom';
+      res.writeHead(req.url === '/error' ? 500 : 200, { 'content-type': 'application/xml', connection: 'close' }).end(body);
+    });
+    await new Promise<void>((r) => odd.listen(0, '127.0.0.1', () => r()));
+    const oddUrl = `http://127.0.0.1:${(odd.address() as AddressInfo).port}`;
     const closed = await freePort();
     svc = await startService({
       file: testConfigFile({
@@ -128,6 +145,9 @@ describe('wsfed against the AD FS fixture', () => {
             timeoutMs: 2000,
           }),
           wsfedTenant('slowidp', 'slow.example', { metadataUrl: slow.metadataUrl, timeoutMs: 1000 }),
+          wsfedTenant('garbageidp', 'garbage.example', { metadataUrl: `${oddUrl}/garbage` }),
+          wsfedTenant('plainidp', 'plain.example', { metadataUrl: `${oddUrl}/plain-http` }),
+          wsfedTenant('erroridp', 'error.example', { metadataUrl: `${oddUrl}/error` }),
         ],
       }),
     });
@@ -137,6 +157,7 @@ describe('wsfed against the AD FS fixture', () => {
     await svc?.close();
     await adfs?.close();
     await slow?.close();
+    await new Promise<void>((r) => (odd ? odd.close(() => r()) : r()));
   });
 
   /** A genuine answer of the fixture for `tenant`'s realm, captured without going through Fedbridge. */
@@ -350,7 +371,7 @@ describe('wsfed against the AD FS fixture', () => {
           version: o.version,
           issuer: o.issuer ?? adfs.issuer,
           audience: route('contoso'),
-          user: USERS['alice@contoso.com']!,
+          user: DEFAULT_USERS['alice@contoso.com']!,
           issueInstant: now,
           notBefore: now,
           notOnOrAfter: now + 600_000,
@@ -397,6 +418,20 @@ describe('wsfed against the AD FS fixture', () => {
     // The deadline (timeoutMs 1000) decided, not the IdP (which would answer after 8 s).
     expect(elapsed).toBeLessThan(4000);
     expect((await fetch(`${svc.url}/healthz`)).status).toBe(200);
+  });
+
+  it('unusable metadata: not metadata (502 metadata_invalid), an error status, or a passive endpoint on plain http (502 upstream_error)', async () => {
+    const start = (domain: string) => fetch(`${svc.url}/auth?${new URLSearchParams({ appru: APPRU, login_hint: `x@${domain}` })}`, { redirect: 'manual' });
+    const garbage = await start('garbage.example');
+    expectErrorPage(garbage, await garbage.text(), 502, 'metadata_invalid');
+    const error = await start('error.example');
+    expectErrorPage(error, await error.text(), 502, 'upstream_error');
+    // Never a redirect of the window to http://adfs.example.com/adfs/ls/.
+    const plain = await start('plain.example');
+    const html = await plain.text();
+    expect(plain.headers.get('location')).toBeNull();
+    expectErrorPage(plain, html, 502, 'upstream_error');
+    expect(html).not.toContain('adfs.example.com');
   });
 });
 

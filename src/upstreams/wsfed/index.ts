@@ -4,6 +4,7 @@
  * complete → the posted `wresult` (a WS-Trust 2005/02 RSTR or 1.3 collection holding a SAML 1.1
  * or 2.0 assertion) through the shared strict validator (docs/assertions.md).
  */
+import { checkSecureUrl } from '../../config/urls.js';
 import { badRequest, FedbridgeError } from '../../errors.js';
 import { identityFromAssertion, readWsFedMetadata, validateAssertion, type WsFedMetadata } from '../assertion/index.js';
 import { fetchMetadataText, MetadataSource } from '../metadata.js';
@@ -53,6 +54,11 @@ export const wsfedKind = defineKind({
         const md = await metadata.get();
         const endpoint = cfg.endpoint ?? md.passiveEndpoint;
         if (!endpoint) throw new FedbridgeError(502, 'upstream_error', 'federation metadata names no passive endpoint; set idp.endpoint');
+        // The metadata travels over TLS but is not otherwise trusted for where to send people:
+        // the same rule as for configured URLs (contract §2: https, http only on loopback).
+        if (checkSecureUrl(endpoint) !== null) {
+          throw new FedbridgeError(502, 'upstream_error', 'the passive endpoint of the federation metadata is not an https:// URL; set idp.endpoint');
+        }
         const url = new URL(endpoint);
         url.searchParams.set('wa', 'wsignin1.0');
         url.searchParams.set('wtrealm', realm);
