@@ -432,6 +432,21 @@ const attacks: Attack[] = [
     },
   },
   {
+    name: "Response InResponseTo rewritten to another transaction's request (the signed SubjectConfirmationData still names its own)",
+    status: 400,
+    code: 'unknown_state',
+    run: async () => {
+      const a = await begin('alice@contoso.com');
+      const aRequestId = dom(a.requestXml).documentElement!.getAttribute('ID')!;
+      const b = await genuine();
+      const xml = decode(b.samlResponse);
+      const bRequestId = dom(xml).documentElement!.getAttribute('InResponseTo')!;
+      expect(bRequestId).not.toBe(aRequestId);
+      // Only the first (the unsigned Response's) occurrence: the Assertion is signed.
+      return deliver(b, encode(xml.replace(`InResponseTo="${bRequestId}"`, `InResponseTo="${aRequestId}"`)), a.relayState);
+    },
+  },
+  {
     name: 'unsolicited answer (no InResponseTo)',
     status: 400,
     code: 'unknown_state',

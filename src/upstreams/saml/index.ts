@@ -1,11 +1,23 @@
 /**
- * The `saml` kind: SAML 2.0 Web SSO, SP side, on @node-saml/node-saml (docs/upstreams.md).
+ * The `saml` kind: SAML 2.0 Web SSO, SP side, on @node-saml/node-saml (contract §2, issue #8).
  * begin → an AuthnRequest over the Redirect binding (RelayState = our transaction, its ID kept
- * on the transaction; signed when `signAuthnRequests`); complete → node-saml checks the
- * signatures against the IdP metadata's certificates, times and audience; then the checks it
- * leaves to us (docs/assertions.md): no DOCTYPE, Destination and Recipient name our ACS,
- * InResponseTo names this transaction's request (kept in the store, so any instance can answer),
- * the assertion ID is used once (store), and encryption when the SP asked for it.
+ * on the transaction; signed when `signAuthnRequests`).
+ * complete → in this order (docs/assertions.md for the shared rules):
+ *  1. base64, size, then the strict parse (DTD, limits, well-formedness): node-saml accepts a DOCTYPE;
+ *  2. a failed Status → 403 upstream_denied naming the SAML status code (never the IdP's message);
+ *  3. exactly one assertion anywhere, a direct child of the Response (wrapping), no comment in it,
+ *     some signature, and only RSA-SHA256/512 with SHA-256/512 digests (SHA-1 refused);
+ *  4. node-saml: the signatures against the IdP metadata's certificates (a signed Assertion, or an
+ *     unsigned one inside a signed Response), Conditions times and audience. An unknown key may
+ *     be a rollover: the metadata is fetched again (at most once a minute) and the check retried;
+ *  5. on the assertion node-saml verified (never the outer document): Issuer = the metadata's
+ *     entity, Destination (when present) and every bearer Recipient = our ACS (node-saml checks
+ *     neither), Conditions/@NotOnOrAfter and the bearer SubjectConfirmationData times, an
+ *     AuthnStatement (the Web SSO profile);
+ *  6. the assertion ID once (store), before
+ *  7. InResponseTo on the Response and every bearer SubjectConfirmationData = this transaction's
+ *     request (kept in the store, so any instance can answer; node-saml's cache is per process).
+ *     Unsolicited answers are refused.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
