@@ -29,8 +29,9 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
     // A returning user's address skips the queue of guesses from elsewhere (smart lockout's twin).
     identity = await (attempt.familiar ? withHashPriority(check) : check());
   } catch (err) {
-    // Refused before the password was checked (the hashing queue was full): no guess was spent.
-    if (isFedbridgeError(err) && err.code === 'server_busy') await attempt.notEvaluated();
+    // No guess was spent when the password was never checked: the hashing queue was full, or the
+    // IdP could not be reached (an outage must not use up people's password budgets).
+    if (isFedbridgeError(err) && (err.code === 'server_busy' || err.code === 'upstream_unreachable')) await attempt.notEvaluated();
     throw err;
   }
   if (!identity) {

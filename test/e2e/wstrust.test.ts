@@ -288,6 +288,22 @@ describe('an STS answer that must not sign anyone in', () => {
     await healthy();
   });
 
+  it("an STS outage does not use up the user's password budget (passwordPerUser: 3)", async () => {
+    const user = freshUser();
+    adfs.options.mode = 'slow';
+    adfs.options.slowPaths = [STS_PATH];
+    for (let i = 0; i < 4; i++) {
+      const { state } = await passwordPage(svc.url, 'someone@slow.example');
+      const r = await submit(svc.url, state, user.username, user.password);
+      expectErrorPage(r.res, r.html, 504, 'upstream_unreachable');
+    }
+    adfs.options.mode = 'ok';
+    adfs.options.slowPaths = [];
+    const { state } = await passwordPage(svc.url, 'someone@slow.example');
+    const r = await submit(svc.url, state, user.username, user.password);
+    expect(r.res.status).not.toBe(429);
+  });
+
   it('federation metadata unreachable: a 502 page, and the password never leaves for the STS', async () => {
     const user = freshUser();
     const stsBefore = adfs.hits[STS_PATH] ?? 0;
