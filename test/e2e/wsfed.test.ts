@@ -39,6 +39,12 @@ const USERS: Record<string, FixtureUser> = {
   'frank@fabrikam.com': { password: 'Frank-pw-1', upn: 'frank@fabrikam.com', groups: ['Domain Users'] },
   'fiona@fabrikam.com': { password: 'Fiona-pw-1', upn: 'fiona@fabrikam.com', groups: ['Fabrikam Devices'] },
   'lee@litware.com': { password: 'Lee-pw-1', upn: 'lee@litware.com', groups: [] },
+  // In 2500 groups: an answer of about 470 KiB, about 610 KiB once form-encoded.
+  'gus@contoso.com': {
+    password: 'Gus-pw-1',
+    upn: 'gus@contoso.com',
+    groups: [...Array.from({ length: 2499 }, (_, i) => `Contoso group number ${i} (R&D)`), 'MDM Enrollers'],
+  },
 };
 
 function wsfedTenant(id: string, domain: string, idp: Record<string, unknown>, policy: Record<string, unknown> = {}) {
@@ -254,6 +260,13 @@ describe('wsfed against the AD FS fixture', () => {
     }
   });
 
+  it('a large answer (a user in 2500 groups, ~470 KiB) gets through the route and the validator', async () => {
+    const r = await fullSignIn({ hint: 'gus@contoso.com', user: 'gus@contoso.com', password: 'Gus-pw-1' });
+    expect(r.form.fields.wresult!.length).toBeGreaterThan(400 * 1024);
+    expectWresultPage(r);
+    expect(await verified(svc, r.token)).toMatchObject({ tid: 'contoso', upn: 'gus@contoso.com' });
+  });
+
   it('policy: allowedGroups refuses a user in none of them (403 not_in_group), admits one in them', async () => {
     const frank = await fullSignIn({ hint: 'frank@fabrikam.com', user: 'frank@fabrikam.com', password: 'Frank-pw-1' });
     expect(frank.form.action).toBe(route('fabrikam'));
@@ -392,7 +405,7 @@ describe('wsfed against the AD FS fixture', () => {
 
     it('a body over the route limit: 413 page; then the service is healthy', async () => {
       const wctx = await freshWctx(svc);
-      const big = await postAnswer(route('contoso'), { wa: 'wsignin1.0', wresult: 'x'.repeat(600 * 1024), wctx });
+      const big = await postAnswer(route('contoso'), { wa: 'wsignin1.0', wresult: 'x'.repeat(1600 * 1024), wctx });
       refused(big, 413, 'request_too_large');
       const health = await fetch(`${svc.url}/healthz`);
       expect(health.status).toBe(200);

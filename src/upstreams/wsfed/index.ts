@@ -14,11 +14,17 @@ import { wsfedSchema } from './config.js';
 
 /** AD FS answers are a few KiB; SAML answers with many groups reach 100+ KiB (contract §3: at least 256 KiB). */
 export const MAX_WSFED_ANSWER = 512 * 1024;
+/**
+ * The posted form carries `wresult` percent-encoded: about 1.3 times its size for an AD FS
+ * answer, three times at worst. The body limit lets every answer the validator could accept
+ * reach it; a larger body is refused (413) before it is parsed.
+ */
+export const MAX_WSFED_BODY = 3 * MAX_WSFED_ANSWER + 16 * 1024;
 
 export const wsfedKind = defineKind({
   kind: 'wsfed',
   schema: wsfedSchema,
-  returnRoutes: [{ path: '/wsfed/:tenant', methods: ['POST'], stateParam: 'wctx', maxBodyBytes: MAX_WSFED_ANSWER + 16 * 1024 }],
+  returnRoutes: [{ path: '/wsfed/:tenant', methods: ['POST'], stateParam: 'wctx', maxBodyBytes: MAX_WSFED_BODY }],
   create(tenant, cfg, deps) {
     const id = cfg.id ?? `${tenant.id}-wsfed`;
     const reply = `${deps.publicUrl}/wsfed/${tenant.id}`;
