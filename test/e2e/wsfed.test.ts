@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import { freePort, startService, testConfigFile, type TestService } from '../helpers/service.js';
 import { DEFAULT_USERS, buildAssertion, buildFederationMetadata, signRoot, startAdfsFixture, wrapRstr, type AdfsFixture, type AdfsMode, type FixtureUser } from '../fixtures/adfs/index.js';
@@ -305,7 +305,15 @@ describe('wsfed against the AD FS fixture', () => {
       cases++;
       expectErrorPage(p.res, p.html, status, code);
       expect(p.token).toBeNull();
+      // Nothing of the answer is echoed into the page.
+      expect(p.html).not.toMatch(/<saml|<t:|Assertion|ceo@|<!DOCTYPE r/);
     }
+    afterEach(async () => {
+      // No refusal took the service down.
+      const health = await fetch(`${svc.url}/healthz`);
+      expect(health.status).toBe(200);
+      await health.arrayBuffer();
+    });
 
     it('replays of a genuine answer: same wctx → unknown_state; fresh wctx → assertion_replayed; finished wctx → unknown_state', async () => {
       const first = await fullSignIn({ hint: ALICE.user, user: ALICE.user, password: ALICE.password });
