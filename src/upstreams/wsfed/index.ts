@@ -60,8 +60,8 @@ export const wsfedKind = defineKind({
         const md = await metadata.get();
         const endpoint = cfg.endpoint ?? md.passiveEndpoint;
         if (!endpoint) throw new FedbridgeError(502, 'upstream_error', 'federation metadata names no passive endpoint; set idp.endpoint');
-        // The metadata travels over TLS but is not otherwise trusted for where to send people:
-        // the same rule as for configured URLs (contract §2: https, http only on loopback).
+        // Where people are sent must meet the rule for configured URLs (contract §2: https, http
+        // only on loopback), whether it was configured or read from the metadata.
         if (checkSecureUrl(endpoint) !== null) {
           throw new FedbridgeError(502, 'upstream_error', 'the passive endpoint of the federation metadata is not an https:// URL; set idp.endpoint');
         }
@@ -72,7 +72,7 @@ export const wsfedKind = defineKind({
         url.searchParams.set('wctx', tx.state);
         if (cfg.forceAuthn) url.searchParams.set('wfresh', '0');
         const hint = tx.loginHint ?? tx.enteredEmail;
-        // AD FS pre-fills its form from username (PROTOCOL: login_hint is accepted as well).
+        // AD FS pre-fills its forms sign-in page from `username` (docs/adfs.md).
         if (hint) url.searchParams.set('username', hint);
         return { kind: 'redirect', url: url.href };
       },
