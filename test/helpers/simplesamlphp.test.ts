@@ -94,7 +94,7 @@ function verifyEnveloped(xml: string, signed: Element, idAttribute: string, cert
   const sigs = childrenNamed(signed, NS.ds, 'Signature');
   expect(sigs, `signature inside ${signed.localName}`).toHaveLength(1);
   const sig = verifier(certPem, idAttribute);
-  sig.loadSignature(sigs[0]);
+  sig.loadSignature(sigs[0] as unknown as Parameters<typeof sig.loadSignature>[0]);
   expect(sig.checkSignature(xml)).toBe(true);
   const refs = sig.getReferences();
   expect(refs).toHaveLength(1);
@@ -103,7 +103,7 @@ function verifyEnveloped(xml: string, signed: Element, idAttribute: string, cert
 
 function verifyFails(xml: string, signed: Element, idAttribute: string, certPem: string): void {
   const sig = verifier(certPem, idAttribute);
-  sig.loadSignature(childrenNamed(signed, NS.ds, 'Signature')[0]);
+  sig.loadSignature(childrenNamed(signed, NS.ds, 'Signature')[0] as unknown as Parameters<typeof sig.loadSignature>[0]);
   let ok: boolean;
   try {
     ok = sig.checkSignature(xml);

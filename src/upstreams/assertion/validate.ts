@@ -336,7 +336,9 @@ function verify(text: string, signature: Element, idName: string, keys: KeyObjec
     } as typeof sig.CanonicalizationAlgorithms;
     let ok = false;
     try {
-      sig.loadSignature(signature);
+      // xml-crypto types its argument with its own xmldom 0.8 (or the DOM lib's Node when another
+      // package pulls that lib into a program); the element is a W3C DOM node either way.
+      sig.loadSignature(signature as unknown as Parameters<typeof sig.loadSignature>[0]);
       ok = sig.checkSignature(text) === true;
     } catch {
       ok = false;
