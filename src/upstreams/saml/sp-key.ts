@@ -32,7 +32,8 @@ function readPair(keyPath: string, certPath: string): SpKeyPair {
 }
 
 async function generate(name: string, now: number): Promise<SpKeyPair> {
-  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  // Node's WebCrypto is the provider (its type is not the DOM lib's Crypto, which src does not load).
+  x509.cryptoProvider.set(webcrypto as never);
   const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
   const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
