@@ -44,6 +44,26 @@ export class MetadataSource<T> {
     return true;
   }
 
+  /**
+   * Runs `check` with the current metadata; when it fails with `assertion_invalid_signature`
+   * (a key we do not know yet: the IdP may have rolled its certificate over), fetches the
+   * metadata again (at most once per minRefreshMs) and runs it once more. `toError` turns
+   * what `check` throws into our error tree first.
+   */
+  async withRollover<R>(check: (md: T) => Promise<R>, toError: (err: unknown) => unknown = (e) => e): Promise<R> {
+    try {
+      return await check(await this.get());
+    } catch (raw) {
+      const err = toError(raw);
+      if ((err as { code?: string }).code !== 'assertion_invalid_signature' || !(await this.refresh())) throw err;
+    }
+    try {
+      return await check(await this.get());
+    } catch (raw) {
+      throw toError(raw);
+    }
+  }
+
   /** When the copy in use was fetched (epoch ms), for health checks; null before the first. */
   fetchedAt(): number | null {
     return this.current?.at ?? null;

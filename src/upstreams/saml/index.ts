@@ -182,21 +182,11 @@ export const samlKind = defineKind({
         if (signatures.length === 0 && !hasEncrypted) throw assertionError('assertion_unsigned', 'neither the Response nor the Assertion is signed');
         for (const sig of signatures) checkAlgorithms(sig);
 
-        let md = await metadata.get();
-        let result;
-        try {
-          result = await (await client(md)).validatePostResponseAsync({ SAMLResponse: bytes.toString('base64') });
-        } catch (err) {
-          const refused = refusal(err);
-          // An unknown key may be a rollover: fetch the metadata again (at most once a minute).
-          if (refused.code !== 'assertion_invalid_signature' || !cfg.metadataUrl || !(await metadata.refresh())) throw refused;
-          md = await metadata.get();
-          try {
-            result = await (await client(md)).validatePostResponseAsync({ SAMLResponse: bytes.toString('base64') });
-          } catch (again) {
-            throw refusal(again);
-          }
-        }
+        // Without metadataUrl there is nothing to fetch again: the file is what it is.
+        const validate = async (md: SamlIdpMetadata) => ({ md, result: await (await client(md)).validatePostResponseAsync({ SAMLResponse: bytes.toString('base64') }) });
+        const { md, result } = cfg.metadataUrl
+          ? await metadata.withRollover(validate, refusal)
+          : await validate(await metadata.get()).catch((err: unknown) => Promise.reject(refusal(err)));
         const profile = result.profile;
         const assertionXml = profile?.getAssertionXml?.();
         if (!profile || !assertionXml) throw assertionError('assertion_missing', 'the answer holds no assertion');

@@ -85,16 +85,7 @@ export const wsfedKind = defineKind({
         if (params.wa !== 'wsignin1.0') throw badRequest('invalid_request', 'wa must be wsignin1.0');
         const wresult = params.wresult;
         if (!wresult) throw badRequest('invalid_request', 'the answer has no wresult');
-        let md = await metadata.get();
-        let validated;
-        try {
-          validated = await validate(wresult, md);
-        } catch (err) {
-          // An unknown signing key may mean the IdP rolled its certificate over: fetch metadata once more.
-          if (!(err instanceof FedbridgeError && err.code === 'assertion_invalid_signature') || !(await metadata.refresh())) throw err;
-          md = await metadata.get();
-          validated = await validate(wresult, md);
-        }
+        const validated = await metadata.withRollover((md) => validate(wresult, md));
         const identity = identityFromAssertion(validated, cfg.claims);
         return { ...identity, subject: `${validated.issuer}|${identity.subject}`, idp: { kind: 'wsfed', id } };
       },

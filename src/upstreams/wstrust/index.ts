@@ -55,7 +55,7 @@ export const wstrustKind = defineKind({
       },
       async password({ username, password }) {
         // Metadata first: without trusted certificates there is no point sending the password.
-        let md = await metadata.get();
+        await metadata.get();
         const body = buildUsernameMixedRst({ endpoint: cfg.endpoint, appliesTo: cfg.appliesTo, username, password, now: deps.now() });
         const answer = await deps.http(
           cfg.endpoint,
@@ -66,14 +66,7 @@ export const wstrustKind = defineKind({
         const text = answer.body ? Buffer.from(answer.body).toString('utf8') : '';
         if (classifyStsAnswer(text, { maxBytes: MAX_STS_ANSWER }).kind === 'failed_authentication') return null;
         if (answer.status !== 200) throw new FedbridgeError(502, 'upstream_error', `the STS answered ${answer.status} without a fault we know`);
-        let validated;
-        try {
-          validated = await validate(text, md);
-        } catch (err) {
-          if (!(err instanceof FedbridgeError && err.code === 'assertion_invalid_signature') || !(await metadata.refresh())) throw err;
-          md = await metadata.get();
-          validated = await validate(text, md);
-        }
+        const validated = await metadata.withRollover((fresh) => validate(text, fresh));
         const identity = identityFromAssertion(validated, cfg.claims);
         return { ...identity, subject: `${validated.issuer}|${identity.subject}`, idp: { kind: 'wstrust', id } };
       },
