@@ -2,14 +2,13 @@ import type { Element } from '@xmldom/xmldom';
 import {
   ACTION_DISCOVER_RESPONSE,
   NS_ADDRESSING,
-  NS_DIAGNOSTICS,
   NS_ENROLLMENT_DISCOVERY,
   NS_SOAP12,
   NS_XSD,
   NS_XSI,
 } from './constants.js';
 import { SOAP_XML_LIMITS, headerValue, soapParts } from './envelope.js';
-import { xmlEscape } from './faults.js';
+import { activityIdHeader, xmlEscape } from './faults.js';
 import { XmlError, childByLocalName, childElements, parseXml, text, type ParseXmlOptions } from './xml.js';
 
 export interface DiscoverRequest {
@@ -71,10 +70,7 @@ export interface DiscoverResponseOptions {
 }
 
 export function buildDiscoverResponse(opts: DiscoverResponseOptions): string {
-  const activity =
-    opts.activityId === undefined
-      ? ''
-      : `<ActivityId CorrelationId="${xmlEscape(opts.activityId)}" xmlns="${NS_DIAGNOSTICS}">${xmlEscape(opts.activityId)}</ActivityId>`;
+  const activity = opts.activityId === undefined ? '' : activityIdHeader(opts.activityId);
   const el = (name: string, value: string) => `<${name}>${xmlEscape(value)}</${name}>`;
   return [
     `<s:Envelope xmlns:s="${NS_SOAP12}" xmlns:a="${NS_ADDRESSING}">`,

@@ -84,6 +84,7 @@ export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): En
   const doc = parseXml(xml, { ...SOAP_XML_LIMITS, ...opts });
   const { header, body } = soapParts(doc.documentElement);
   refuseStrayCredentials(doc.documentElement!);
+  refuseCaseVariants(doc.documentElement!);
   if (header) refuseMessagePartsIn(header);
   const { message, rst } = messageKind(body);
   const additionalContext = rst ? readAdditionalContext(body, rst) : {};
@@ -94,6 +95,23 @@ export function parseEnrollmentEnvelope(xml: string, opts?: ParseXmlOptions): En
     deviceId: additionalContext['DeviceID'] ?? null,
     additionalContext,
   };
+}
+
+// The names that decide what a message is and which device it enrolls.
+const DECISIVE_NAMES = ['RequestSecurityToken', 'AdditionalContext', 'ContextItem', 'GetPolicies', 'BinarySecurityToken'];
+const DECISIVE_LOWER = new Map(DECISIVE_NAMES.map((n) => [n.toLowerCase(), n]));
+
+/**
+ * XML names are case-sensitive, but an MDM may match them case-insensitively: to such a reader a
+ * `requestsecuritytoken` beside a `GetPolicies` makes an Enroll we would take for a GetPolicies
+ * (never consumed). An element whose local name equals a decisive name but for case is refused.
+ */
+function refuseCaseVariants(envelope: Element): void {
+  for (const el of descendantElements(envelope)) {
+    const name = el.localName ?? '';
+    const exact = DECISIVE_LOWER.get(name.toLowerCase());
+    if (exact !== undefined && exact !== name) throw new XmlError('malformed', 'an element name differs from an MS-MDE2 name only by case');
+  }
 }
 
 // What only an Enroll (WS-Trust RST) carries; none of it may appear in a GetPolicies.

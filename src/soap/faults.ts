@@ -1,4 +1,4 @@
-import { ACTION_ADDRESSING_FAULT, NS_ADDRESSING, NS_SOAP12, NS_WSSE } from './constants.js';
+import { ACTION_ADDRESSING_FAULT, NS_ADDRESSING, NS_DIAGNOSTICS, NS_ENROLLMENT, NS_SOAP12, NS_WSSE } from './constants.js';
 
 /** MS-MDE2 2.2.10 fault subcodes. */
 export type FaultCode =
@@ -10,14 +10,39 @@ export type FaultCode =
   | 's:InternalServiceFault'
   | 'a:InvalidSecurity';
 
+/** MS-MDE2 DeviceEnrollmentServiceError ErrorType values (PROTOCOL.md §7). */
+export type FaultErrorType =
+  | 'DeviceCapReached'
+  | 'DeviceNotSupported'
+  | 'NotSupported'
+  | 'NotEligibleToRenew'
+  | 'InMaintenance'
+  | 'UserLicense'
+  | 'InvalidEnrollmentData';
+
+/**
+ * Every SOAP fault is answered with this HTTP status (docs/enrollment-server.md, "Faults"): SOAP
+ * 1.2's HTTP binding gives 500 to env:Receiver faults, which all but one of ours are, and the WCF
+ * servers MS-MDE2 describes answer every fault with 500.
+ */
+export const SOAP_FAULT_HTTP_STATUS = 500;
+
 export interface SoapFaultOptions {
   code: FaultCode;
   reason: string;
   /** The request's MessageID, echoed verbatim. */
   relatesTo?: string;
-  /** Defaults to the WS-Addressing fault action (MS 2.2.10's sample uses the RSTRC action). */
+  /** Defaults to the WS-Addressing fault action; see faultActionFor (refusals.ts). */
   action?: string;
   lang?: string;
+  /** ActivityId header (and its CorrelationId): the request id of the log line. */
+  activityId?: string;
+  /** Detail/DeviceEnrollmentServiceError, written when errorType is given. */
+  errorType?: FaultErrorType;
+  /** DeviceEnrollmentServiceError/Message; defaults to the reason. */
+  message?: string;
+  /** DeviceEnrollmentServiceError/TraceId; defaults to the activityId. */
+  traceId?: string;
 }
 
 // MS 2.2.10's sample pairs s:Receiver with an MS-MDE2 subcode even for authorization
@@ -44,20 +69,39 @@ function subcodeValue(code: FaultCode): string {
   return `<s:Value>${code}</s:Value>`;
 }
 
-/** A SOAP 1.2 fault envelope in the MS-MDE2 2.2.10 shape. */
+/** An ActivityId header in the form Fleet's and Mattrax's servers send (contract §3). */
+export function activityIdHeader(activityId: string): string {
+  const id = xmlEscape(activityId);
+  return `<ActivityId CorrelationId="${id}" xmlns="${NS_DIAGNOSTICS}">${id}</ActivityId>`;
+}
+
+/** A SOAP 1.2 fault envelope in the MS-MDE2 2.2.10 shape, with its Detail when errorType is given. */
 export function buildSoapFault(opts: SoapFaultOptions): string {
-  const { code, reason, relatesTo, action = ACTION_ADDRESSING_FAULT, lang = 'en-US' } = opts;
+  const { code, reason, relatesTo, action = ACTION_ADDRESSING_FAULT, lang = 'en-US', activityId, errorType } = opts;
   const top = TOP_CODE[code];
   if (!top) throw new TypeError(`unknown SOAP fault code: ${String(code)}`);
+  const traceId = opts.traceId ?? activityId ?? '';
+  const detail =
+    errorType === undefined
+      ? ''
+      : '<s:Detail>' +
+        `<DeviceEnrollmentServiceError xmlns="${NS_ENROLLMENT}">` +
+        `<ErrorType>${xmlEscape(errorType)}</ErrorType>` +
+        `<Message>${xmlEscape(opts.message ?? reason)}</Message>` +
+        `<TraceId>${xmlEscape(traceId)}</TraceId>` +
+        '</DeviceEnrollmentServiceError>' +
+        '</s:Detail>';
   return [
     `<s:Envelope xmlns:s="${NS_SOAP12}" xmlns:a="${NS_ADDRESSING}">`,
     '<s:Header>',
     `<a:Action s:mustUnderstand="1">${xmlEscape(action)}</a:Action>`,
+    activityId === undefined ? '' : activityIdHeader(activityId),
     relatesTo === undefined ? '' : `<a:RelatesTo>${xmlEscape(relatesTo)}</a:RelatesTo>`,
     '</s:Header>',
     '<s:Body><s:Fault>',
     `<s:Code><s:Value>${top}</s:Value><s:Subcode>${subcodeValue(code)}</s:Subcode></s:Code>`,
     `<s:Reason><s:Text xml:lang="${xmlEscape(lang)}">${xmlEscape(reason)}</s:Text></s:Reason>`,
+    detail,
     '</s:Fault></s:Body>',
     '</s:Envelope>',
   ].join('');

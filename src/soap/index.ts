@@ -23,7 +23,8 @@ export {
   type EnrollmentEnvelope,
   type BinarySecurityToken,
 } from './envelope.js';
-export { buildSoapFault, xmlEscape, type FaultCode, type SoapFaultOptions } from './faults.js';
+export { buildSoapFault, activityIdHeader, xmlEscape, SOAP_FAULT_HTTP_STATUS, type FaultCode, type FaultErrorType, type SoapFaultOptions } from './faults.js';
+export { REFUSALS, buildRefusalFault, faultActionFor, refusalDescription, type Refusal, type RefusalCode, type RefusalFaultOptions } from './refusals.js';
 export {
   parseDiscoverRequest,
   buildDiscoverResponse,

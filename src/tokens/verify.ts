@@ -54,6 +54,9 @@ export const ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'];
 export function mapJoseError(err: unknown): { error: TokenErrorCode; description: string } {
   if (err instanceof joseErrors.JWTExpired) return { error: 'expired', description: 'the token has expired' };
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    // A claim that is missing or not a number is a malformed token, whatever the claim: only a
+    // failed time comparison ("check_failed") means "not yet valid".
+    if (err.reason === 'missing' || err.reason === 'invalid') return { error: 'malformed', description: `claim ${err.claim} is missing or not of the right type` };
     if (err.claim === 'nbf' || err.claim === 'iat') return { error: 'not_yet_valid', description: 'the token is not valid yet' };
     if (err.claim === 'aud') return { error: 'wrong_audience', description: 'the token is for another audience' };
     if (err.claim === 'iss') return { error: 'bad_signature', description: 'the token was not issued by this service' };
@@ -85,6 +88,9 @@ export function checkTimes(
   nbfLeeway: number,
   maxLifetime: number,
 ): { error: TokenErrorCode; description: string } | null {
+  // A token that ends before it starts was never valid: malformed, not expired (checked first,
+  // so no leeway can make it pass).
+  if (c.exp < c.nbf || c.exp < c.iat) return { error: 'malformed', description: 'exp is earlier than nbf or iat' };
   if (c.exp <= now - expLeeway) return { error: 'expired', description: 'the token has expired' };
   if (c.nbf > now + nbfLeeway || c.iat > now + nbfLeeway) return { error: 'not_yet_valid', description: 'the token is not valid yet' };
   if (c.exp - c.iat > maxLifetime || c.exp - c.nbf > maxLifetime) {
@@ -120,7 +126,7 @@ export async function verifyFedbridgeToken(token: string, opts: FedbridgeVerifyO
   }
   if (opts.audienceFor) {
     const expected = opts.audienceFor(claims.tid);
-    if (expected === null) return { ok: false, error: 'unknown_tenant', description: `no tenant ${claims.tid}` };
+    if (expected === null) return { ok: false, error: 'unknown_tenant', description: 'the token names a tenant this service does not serve' };
     const auds = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
     if (!auds.includes(expected)) return { ok: false, error: 'wrong_audience', description: 'the token is for another audience' };
   }

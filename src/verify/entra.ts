@@ -70,7 +70,7 @@ export async function verifyEntraToken(token: string, opts: EntraCheckOptions): 
 
   const allowed = opts.tenantIds.map((t) => t.toLowerCase());
   if (!allowed.includes(claims.tid.toLowerCase())) {
-    return { ok: false, error: 'unknown_tenant', description: `Entra tenant ${claims.tid} is not accepted here` };
+    return { ok: false, error: 'unknown_tenant', description: 'the Entra tenant is not accepted here' };
   }
   if (!entraIssuers(claims.tid).includes(String(claims.iss))) {
     return { ok: false, error: 'bad_signature', description: "the token's issuer is not Entra ID for its own tenant" };

@@ -73,7 +73,7 @@ function fromEnvelope(xml: string, opts: { acceptEntra?: boolean }): ExtractResu
   const bst = ours[0] ?? (opts.acceptEntra ? entra[0] : undefined);
   if (!bst) {
     if (env.tokens.length > 0) {
-      return fail('wrong_token_type', `BinarySecurityToken of ValueType ${env.tokens[0].valueType || '(none)'} is not accepted`, env.message, env.messageId);
+      return fail('wrong_token_type', 'the BinarySecurityToken has a ValueType that is not accepted', env.message, env.messageId);
     }
     return fail('malformed', 'the envelope carries no BinarySecurityToken in its Security header', env.message, env.messageId);
   }

@@ -13,9 +13,13 @@ import { defaultJwksUrl, resolveKeys } from './keys.js';
 import { faultCodeFor, faultFor } from './fault.js';
 import type { FedbridgeClaims } from '../tokens/claims.js';
 import { MAX_TOKEN_LIFETIME_SECONDS, type TokenErrorCode } from '../tokens/verify.js';
-import type { FaultCode } from '../soap/faults.js';
+import { SOAP_FAULT_HTTP_STATUS, type FaultCode, type FaultErrorType } from '../soap/faults.js';
+import { REFUSALS, refusalDescription } from '../soap/refusals.js';
+import { randomUUID } from 'node:crypto';
 
-export type { ReplayStore, ReplayOutcome, MessageKind, FedbridgeClaims, EntraClaims, TokenErrorCode, FaultCode };
+export type { ReplayStore, ReplayOutcome, MessageKind, FedbridgeClaims, EntraClaims, TokenErrorCode, FaultCode, FaultErrorType };
+export { REFUSALS, buildRefusalFault } from '../soap/refusals.js';
+export { SOAP_FAULT_HTTP_STATUS } from '../soap/faults.js';
 export { FAULT_FOR_ERROR, faultCodeFor } from './fault.js';
 export { MDM_SCOPE, entraIssuers } from './entra.js';
 
@@ -76,26 +80,41 @@ export type VerifySuccess = (Common & { kind: 'fedbridge'; claims: FedbridgeClai
 export interface VerifyFailure {
   ok: false;
   error: TokenErrorCode;
+  /** Fixed text per code (docs/enrollment-server.md, "Faults"): never any part of the input. */
   description: string;
   message: MessageKind;
   messageId: string | null;
   /** The MS-MDE2 fault subcode for this refusal (see FAULT_FOR_ERROR). */
   faultCode: FaultCode;
-  /** The SOAP fault envelope to answer with; RelatesTo defaults to the request's MessageID. */
-  fault(relatesTo?: string): string;
+  /** The DeviceEnrollmentServiceError ErrorType of the fault. */
+  errorType: FaultErrorType;
+  /** The HTTP status to send the fault with (500, see SOAP_FAULT_HTTP_STATUS). */
+  faultStatus: number;
+  /**
+   * The SOAP fault envelope to answer with. Pass your request id as `activityId` (it becomes the
+   * ActivityId header and the TraceId, so a support call finds your log line); a string argument
+   * is taken as RelatesTo (the request's MessageID is the default). Without an activityId a
+   * random UUID is used.
+   */
+  fault(opts?: string | { relatesTo?: string; activityId?: string }): string;
 }
 
 export type VerifyResult = VerifySuccess | VerifyFailure;
 
-function failure(error: TokenErrorCode, description: string, message: MessageKind, messageId: string | null): VerifyFailure {
+function failure(error: TokenErrorCode, message: MessageKind, messageId: string | null): VerifyFailure {
   return {
     ok: false,
     error,
-    description,
+    description: refusalDescription(error),
     message,
     messageId,
     faultCode: faultCodeFor(error),
-    fault: (relatesTo?: string) => faultFor(error, relatesTo ?? messageId),
+    errorType: (REFUSALS[error] ?? REFUSALS.malformed).errorType,
+    faultStatus: SOAP_FAULT_HTTP_STATUS,
+    fault: (opts?: string | { relatesTo?: string; activityId?: string }) => {
+      const o = typeof opts === 'string' ? { relatesTo: opts } : (opts ?? {});
+      return faultFor(error, { relatesTo: o.relatesTo ?? messageId, activityId: o.activityId ?? randomUUID(), message });
+    },
   };
 }
 
@@ -152,7 +171,7 @@ export async function verifyEnrollmentRequest(input: string, options: VerifyOpti
     store: options.store,
     consume: options.consume,
   });
-  if (!r.active) return failure(r.error, r.description, r.message, r.messageId);
+  if (!r.active) return failure(r.error, r.message, r.messageId);
   return {
     ok: true,
     kind: 'fedbridge',
@@ -176,15 +195,15 @@ async function verifyEntra(ex: ExtractResult & { ok: true }, options: VerifyOpti
     now,
     clockToleranceSeconds: tolerance,
   });
-  if (!v.ok) return failure(v.error, v.description, ex.message, ex.messageId);
+  if (!v.ok) return failure(v.error, ex.message, ex.messageId);
   const c = v.claims;
   // The same once-per-enrollment rule, keyed by Entra's token id when it has one.
   const id = c.uti ?? c.jti;
   let replay: ReplayOutcome = 'unchecked';
   if (id && typeof c.exp === 'number') {
     const shouldConsume = options.consume ?? ex.message === 'Enroll';
-    const r = await applyReplayRule(options.store, { jti: `entra:${c.tid}:${id}`, exp: c.exp }, shouldConsume, ex.deviceId, now);
-    if (r === 'replayed') return failure('replayed', 'the token was already used for an enrollment', ex.message, ex.messageId);
+    const r = await applyReplayRule(options.store, { jti: `entra:${c.tid}:${id}`, exp: c.exp }, shouldConsume, ex.deviceId, now, ex.message);
+    if (r === 'replayed') return failure('replayed', ex.message, ex.messageId);
     replay = r;
   }
   return {

@@ -16,7 +16,7 @@ afterEach(() => store.close());
 const verify = (name: string, extra: Partial<VerifyOptions> = {}) => verifyEnrollmentRequest(fixture(name), { ...options, ...extra });
 
 describe('replay rule with a store', () => {
-  it('GetPolicies any number of times, Enroll consumes, a same-device retry passes, then everything else is replayed', async () => {
+  it('GetPolicies any number of times, Enroll consumes, a same-device retry passes, then everything but GetPolicies is replayed', async () => {
     expect(await verify('getpolicies.xml')).toMatchObject({ ok: true, replay: 'fresh' });
     expect(await verify('getpolicies.xml')).toMatchObject({ ok: true, replay: 'fresh' });
     expect(await verify('enroll.xml')).toMatchObject({ ok: true, message: 'Enroll', deviceId: DEVICE_ID, replay: 'consumed' });
@@ -26,7 +26,8 @@ describe('replay rule with a store', () => {
     expect(other).toMatchObject({ ok: false, error: 'replayed', faultCode: 's:Authentication' });
     if (!other.ok) expect(readFault(other.fault())).toMatchObject({ subcode: 's:Authentication', relatesTo: messageIdOf(fixture('enroll-other-device.xml')) });
 
-    expect(await verify('getpolicies.xml')).toMatchObject({ ok: false, error: 'replayed' });
+    // Contract §3: GetPolicies stays valid after consumption (a retrying device repeats it).
+    expect(await verify('getpolicies.xml')).toMatchObject({ ok: true, replay: 'retry' });
   });
 
   it('consume: false checks an Enroll without spending it; consume: true spends a GetPolicies', async () => {
@@ -44,6 +45,8 @@ describe('replay rule with a store', () => {
     const entra = { jwks: entraJwks, tenantIds: [ENTRA_TENANT], audience: ENTRA_AUDIENCE };
     expect(await verify('entra-good-v1.xml', { entra })).toMatchObject({ ok: true, kind: 'entra', replay: 'fresh' });
     expect(await verify('entra-good-v1.xml', { entra, consume: true })).toMatchObject({ ok: true, replay: 'consumed' });
-    expect(await verify('entra-good-v1.xml', { entra })).toMatchObject({ ok: false, error: 'replayed' });
+    // A GetPolicies after consumption passes (contract §3); an Enroll of another device does not.
+    expect(await verify('entra-good-v1.xml', { entra })).toMatchObject({ ok: true, replay: 'retry' });
+    expect(await verify('entra-good-v1.xml', { entra, consume: true })).toMatchObject({ ok: false, error: 'replayed' });
   });
 });
