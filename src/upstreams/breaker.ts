@@ -1,0 +1,118 @@
+/**
+ * A circuit breaker per IdP origin around the shared upstream HTTP client (issue #11,
+ * "Graceful operation"). After `failures` consecutive connection failures or timeouts to
+ * one origin (scheme, host, port), calls to that origin fail at once for `coolDownMs`
+ * with the branded `upstream_unreachable` page and a `Retry-After`, instead of each
+ * sign-in waiting out the deadline and holding a socket. Then one call is let through
+ * (half-open): if it gets an answer the circuit closes, if not it opens again.
+ *
+ * Any answer, whatever its status, proves the IdP is reachable: only failures to connect
+ * or to answer in time (`upstream_unreachable`) count. Origins are independent, so a dead
+ * IdP fails fast for its tenants alone; sockets are pooled per origin (http.ts), so it
+ * cannot take connections other tenants need either.
+ */
+import { FedbridgeError } from '../errors.js';
+import type { Answer, RequestOptions } from './http.js';
+
+export type HttpCall = (url: string, options: RequestOptions, timeoutMs: number) => Promise<Answer>;
+
+export interface BreakerOptions {
+  /** Consecutive connection failures or timeouts that open the circuit. */
+  failures: number;
+  /** How long an open circuit refuses calls before letting one through. */
+  coolDownMs: number;
+  /** Epoch milliseconds (tests inject a clock). */
+  now: () => number;
+}
+
+export const BREAKER_DEFAULTS: Readonly<Omit<BreakerOptions, 'now'>> = { failures: 5, coolDownMs: 30_000 };
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+interface Circuit {
+  /** Consecutive connection failures or timeouts while closed. */
+  failures: number;
+  /** When the circuit last opened; null while closed. */
+  openedAt: number | null;
+  /** A half-open probe is in flight: every other call still fails fast. */
+  probing: boolean;
+}
+
+/** A failure of the IdP itself (no connection, no answer in time), as http.ts reports it. */
+function isUnreachable(err: unknown): boolean {
+  return err instanceof FedbridgeError && err.code === 'upstream_unreachable';
+}
+
+export class CircuitBreakers {
+  private readonly circuits = new Map<string, Circuit>();
+  private readonly opts: BreakerOptions;
+
+  constructor(opts: Partial<BreakerOptions> = {}) {
+    this.opts = { ...BREAKER_DEFAULTS, now: () => Date.now(), ...opts };
+  }
+
+  /** The state of `origin`'s circuit now (for metrics, logs and tests). */
+  state(origin: string): CircuitState {
+    const c = this.circuits.get(origin);
+    if (!c || c.openedAt === null) return 'closed';
+    return c.probing || this.opts.now() - c.openedAt >= this.opts.coolDownMs ? 'half-open' : 'open';
+  }
+
+  /** Consecutive failures counted for `origin` while closed. */
+  failures(origin: string): number {
+    return this.circuits.get(origin)?.failures ?? 0;
+  }
+
+  /** `http` with a breaker per origin in front of it. */
+  wrap(http: HttpCall): HttpCall {
+    return (url, options, timeoutMs) => this.call(http, url, options, timeoutMs);
+  }
+
+  private async call(http: HttpCall, url: string, options: RequestOptions, timeoutMs: number): Promise<Answer> {
+    const origin = new URL(url).origin;
+    let c = this.circuits.get(origin);
+    if (!c) {
+      c = { failures: 0, openedAt: null, probing: false };
+      this.circuits.set(origin, c);
+    }
+    let probe = false;
+    if (c.openedAt !== null) {
+      const waited = this.opts.now() - c.openedAt;
+      if (c.probing || waited < this.opts.coolDownMs) throw this.refusal(origin, c);
+      c.probing = true; // half-open: this call is the one probe
+      probe = true;
+    }
+    try {
+      const answer = await http(url, options, timeoutMs);
+      c.failures = 0;
+      c.openedAt = null;
+      if (probe) c.probing = false;
+      return answer;
+    } catch (err) {
+      if (probe) c.probing = false;
+      if (!isUnreachable(err)) {
+        // The IdP answered (an oversized or cut answer is still an answer): it is reachable.
+        if (probe) c.openedAt = null;
+        c.failures = 0;
+        throw err;
+      }
+      if (probe || ++c.failures >= this.opts.failures) {
+        c.openedAt = this.opts.now();
+        c.failures = 0;
+        (err as FedbridgeError).retryAfter = this.retryAfterSeconds(c);
+      }
+      throw err;
+    }
+  }
+
+  private retryAfterSeconds(c: Circuit): number {
+    const left = c.openedAt === null ? 0 : c.openedAt + this.opts.coolDownMs - this.opts.now();
+    return Math.max(1, Math.ceil(left / 1000));
+  }
+
+  private refusal(origin: string, c: Circuit): FedbridgeError {
+    const err = new FedbridgeError(502, 'upstream_unreachable', `${origin}: not tried (circuit open after repeated connection failures)`);
+    err.retryAfter = this.retryAfterSeconds(c);
+    return err;
+  }
+}
