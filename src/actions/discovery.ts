@@ -7,7 +7,9 @@ import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
 import { notFound } from '../errors.js';
 import { buildDiscoverResponse, parseDiscoverRequest, pickEnrollmentVersion } from '../soap/discovery.js';
-import { buildSoapFault, type FaultCode } from '../soap/faults.js';
+import { SOAP_FAULT_HTTP_STATUS } from '../soap/faults.js';
+import { buildRefusalFault, type RefusalCode } from '../soap/refusals.js';
+import { randomUUID } from 'node:crypto';
 import { SOAP_CONTENT_TYPE } from '../soap/constants.js';
 import { XmlError } from '../soap/xml.js';
 import { BodyError, readBody } from '../http/rawbody.js';
@@ -25,8 +27,20 @@ function sendSoap(ctx: Context, status: number, xml: string): void {
   ctx.set('Cache-Control', 'no-store');
 }
 
-function fault(ctx: Context, status: number, code: FaultCode, reason: string, relatesTo?: string): void {
-  sendSoap(ctx, status, buildSoapFault({ code, reason, ...(relatesTo ? { relatesTo } : {}) }));
+/**
+ * Every refusal is a SOAP fault from the shared builder (src/soap/refusals.ts), with the request
+ * id of the log line as ActivityId and TraceId, answered with SOAP_FAULT_HTTP_STATUS (500, see
+ * docs/enrollment-server.md, "Faults").
+ */
+function fault(ctx: Context, deps: AppDeps, code: RefusalCode, relatesTo?: string | null): void {
+  deps.log.info({ reqId: ctx.state.requestId, error: code }, 'discover request refused');
+  sendSoap(ctx, SOAP_FAULT_HTTP_STATUS, buildRefusalFault(code, { relatesTo: relatesTo ?? null, activityId: activityId(ctx), request: 'Discover' }));
+}
+
+/** The request id of the log line (src/http/middleware.ts sets it on every request). */
+function activityId(ctx: Context): string {
+  const id = ctx.state.requestId;
+  return typeof id === 'string' && id !== '' ? id : randomUUID();
 }
 
 function requireDiscovery(deps: AppDeps) {
@@ -45,14 +59,12 @@ export function discoveryProbe(ctx: Context, deps: AppDeps): void {
 
 export async function discover(ctx: Context, deps: AppDeps): Promise<void> {
   const discovery = requireDiscovery(deps);
-  if (!ctx.is(XML_TYPES)) {
-    return fault(ctx, 415, 's:MessageFormat', 'A Discover request is a SOAP 1.2 message (Content-Type: application/soap+xml).');
-  }
+  if (!ctx.is(XML_TYPES)) return fault(ctx, deps, 'unsupported_media_type');
   let xml: string;
   try {
     xml = await readBody(ctx.req, MAX_DISCOVER_BYTES);
   } catch (err) {
-    if (err instanceof BodyError) return fault(ctx, 400, 's:MessageFormat', err.message);
+    if (err instanceof BodyError) return fault(ctx, deps, err.kind === 'too_large' ? 'request_too_large' : 'malformed');
     throw err;
   }
 
@@ -60,16 +72,15 @@ export async function discover(ctx: Context, deps: AppDeps): Promise<void> {
   try {
     request = parseDiscoverRequest(xml, { maxBytes: MAX_DISCOVER_BYTES });
   } catch (err) {
-    const why = err instanceof XmlError && err.code === 'dtd_refused' ? 'DTDs are not accepted.' : 'The Discover request could not be read.';
-    const parser = err instanceof XmlError ? err.parserMessage : undefined;
-    deps.log.info({ reqId: ctx.state.requestId, detail: err instanceof Error ? err.message : String(err), ...(parser ? { parser } : {}) }, 'discover request refused');
-    return fault(ctx, 400, 's:MessageFormat', why);
+    // Our own reason (a limit, a rule) and the parser's complaint go to the debug log only: the
+    // parser's may quote the input. The fault's text is fixed per code.
+    const detail = err instanceof XmlError ? err.code : 'unreadable';
+    deps.log.debug({ reqId: ctx.state.requestId, detail, ...(err instanceof XmlError && err.parserMessage ? { parser: err.parserMessage } : {}) }, 'discover request unreadable');
+    return fault(ctx, deps, 'malformed');
   }
 
   // The server picks the policy and the client obeys: never OnPremise (plaintext passwords).
-  if (!request.authPolicies.includes('Federated')) {
-    return fault(ctx, 400, 's:EnrollmentServer', 'This enrollment service supports federated sign-in only, and the device did not offer it.', request.messageId);
-  }
+  if (!request.authPolicies.includes('Federated')) return fault(ctx, deps, 'federated_not_offered', request.messageId);
   const publicUrl = deps.config.server.publicUrl;
   sendSoap(
     ctx,
@@ -80,7 +91,9 @@ export async function discover(ctx: Context, deps: AppDeps): Promise<void> {
       enrollmentServiceUrl: discovery.enrollmentServiceUrl,
       enrollmentPolicyServiceUrl: discovery.enrollmentPolicyServiceUrl,
       authenticationServiceUrl: `${publicUrl}/auth`,
+      // RequestVersion 6.0 (Windows 11) is answered 5.0: docs/enrollment-server.md, "Versions".
       enrollmentVersion: pickEnrollmentVersion(request.requestVersion, discovery.enrollmentVersion),
+      activityId: activityId(ctx),
     }),
   );
 }

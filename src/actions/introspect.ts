@@ -10,6 +10,7 @@ import { badRequest } from '../errors.js';
 import { authenticateClient } from './clientauth.js';
 import { checkEnrollmentInput } from '../verify/check.js';
 import { DEFAULT_NBF_LEEWAY_SECONDS } from '../tokens/verify.js';
+import { duplicateTopLevelKeys } from '../http/rawbody.js';
 
 function readConsume(v: unknown): boolean | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -22,6 +23,12 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
   const client = authenticateClient(ctx, deps.config.enrollmentServers);
   const body = ctx.request.body as Record<string, unknown> | undefined;
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_request', 'expected a form or JSON body');
+  // JSON.parse keeps the last of a repeated key; contract §3 makes a field given twice a 400
+  // (the form parser already refuses repeated fields: they arrive as an array).
+  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
+  if (ctx.request.is('json') && typeof raw === 'string' && duplicateTopLevelKeys(raw).length > 0) {
+    throw badRequest('invalid_request', 'a field is given more than once');
+  }
   if (typeof body.token !== 'string' || body.token.length === 0) throw badRequest('invalid_request', 'token is required');
   const consume = readConsume(body.consume);
 
@@ -45,13 +52,16 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
   // checks, which a device repeats, are in the access log only: this is the hot path.
   if (!result.active) {
     deps.metrics.introspections.inc({ result: result.error });
-    deps.log.info({ reqId: ctx.state.requestId, client: client.id, error: result.error, detail: result.description }, 'introspection refused');
+    deps.log.info({ reqId: ctx.state.requestId, client: client.id, error: result.error }, 'introspection refused');
+    // What exactly failed (never the input) is for the debug log only.
+    deps.log.debug({ reqId: ctx.state.requestId, error: result.error, detail: result.detail }, 'introspection refusal detail');
     deps.audit.push({ at: now, type: 'introspect.refused', requestId: ctx.state.requestId, ip: ctx.ip, detail: { client: client.id, error: result.error, message: result.message } });
     ctx.body = { active: false, error: result.error, error_description: result.description, message: result.message };
     return;
   }
   deps.metrics.introspections.inc({ result: 'active' });
-  if (result.replay === 'consumed' || result.replay === 'retry') {
+  // A GetPolicies after consumption answers 'retry' without consuming: nothing to audit.
+  if (result.replay === 'consumed' || (result.replay === 'retry' && (consume === true || result.message === 'Enroll'))) {
     deps.audit.push({
       at: now,
       type: `introspect.${result.replay}`,

@@ -5,9 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 
 export class BodyError extends Error {
-  constructor(message: string) {
+  /** too_large: over the limit; unreadable: not UTF-8, or the connection failed. */
+  readonly kind: 'too_large' | 'unreadable';
+  constructor(message: string, kind: 'too_large' | 'unreadable' = 'unreadable') {
     super(message);
     this.name = 'BodyError';
+    this.kind = kind;
   }
 }
 
@@ -15,7 +18,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyError(`The request is larger than ${limit} bytes.`));
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyError(`The request is larger than ${limit} bytes.`, 'too_large'));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -29,7 +32,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
       if (size > limit) {
         cleanup();
         req.resume(); // drain without keeping anything
-        reject(new BodyError(`The request is larger than ${limit} bytes.`));
+        reject(new BodyError(`The request is larger than ${limit} bytes.`, 'too_large'));
         return;
       }
       chunks.push(chunk);
@@ -50,4 +53,44 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on('end', onEnd);
     req.on('error', onError);
   });
+}
+
+/**
+ * The top-level object keys of a JSON text that appear more than once (after JSON unescaping:
+ * "tok\u0065n" is "token"). JSON.parse keeps the last of a repeated key silently, so a reader
+ * that keeps the first would see another value: contract §3 makes a field given twice a 400.
+ * Call it on text JSON.parse has already accepted; anything else returns [].
+ */
+export function duplicateTopLevelKeys(json: string): string[] {
+  const seen = new Set<string>();
+  const dups = new Set<string>();
+  let depth = 0;
+  let expectKey = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      if (depth === 1 && expectKey) {
+        let key: string;
+        try {
+          key = JSON.parse(json.slice(i, j + 1)) as string;
+        } catch {
+          return [];
+        }
+        if (seen.has(key)) dups.add(key);
+        seen.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{' || c === '[') {
+      depth++;
+      if (depth === 1) expectKey = c === '{';
+    } else if (c === '}' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 1) {
+      expectKey = true;
+    }
+  }
+  return [...dups];
 }

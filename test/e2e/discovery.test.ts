@@ -82,7 +82,7 @@ describe('Discovery.svc', () => {
       soapFixture('discover-certificate-only.xml'),
     ]) {
       const res = await post(url, body);
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(500);
       expect(res.headers['content-type']).toBe(SOAP);
       expect(readSoapFault(res.text)?.subcode).toBe('s:EnrollmentServer');
       expect(res.text).not.toContain('<AuthPolicy>OnPremise');
@@ -97,9 +97,9 @@ describe('Discovery.svc', () => {
     ['no MessageID', buildDiscoverRequest({ email: 'a@example.com', messageId: 'urn:uuid:2' }).replace(/<a:MessageID>[^<]*<\/a:MessageID>/, '')],
     ['an oversized request', buildDiscoverRequest({ email: 'a@example.com', messageId: 'urn:uuid:3' }).replace('<s:Body>', `<!--${'x'.repeat(70 * 1024)}--><s:Body>`)],
     ['invalid UTF-8', Buffer.from([0x3c, 0x61, 0xff, 0xfe, 0x3e])],
-  ])('answers %s with a MessageFormat fault and status 400', async (_name, body) => {
+  ])('answers %s with a MessageFormat fault and status 500', async (_name, body) => {
     const res = await post(url, body);
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(500);
     expect(res.headers['content-type']).toBe(SOAP);
     expect(res.headers['content-length']).toBeDefined();
     expect(readSoapFault(res.text)?.subcode).toBe('s:MessageFormat');
@@ -116,13 +116,13 @@ describe('Discovery.svc', () => {
       for (let i = 0; i < 80; i++) req.write(`<!--${'y'.repeat(1024)}-->`);
       req.end();
     });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(500);
     expect(readSoapFault(res.text)?.subcode).toBe('s:MessageFormat');
   });
 
   it('refuses a non-XML content type with a fault', async () => {
     const res = await post(url, 'token=x', 'application/x-www-form-urlencoded');
-    expect(res.status).toBe(415);
+    expect(res.status).toBe(500);
     expect(readSoapFault(res.text)?.subcode).toBe('s:MessageFormat');
   });
 
