@@ -2,37 +2,28 @@
  * `fedbridge link`: stores a single-use invitation in the configured store (works with or
  * without the service running) and prints its ms-device-enrollment: deep link.
  */
-import { parseArgs } from 'node:util';
 import { openStore } from '../store/index.js';
 import { issueInvitationLink } from '../invitations/link.js';
 import type { CliIO } from './io.js';
 import { loadCliConfig } from './config.js';
 
-export const LINK_USAGE =
-  'usage: fedbridge link [--config FILE] --tenant ID --user UPN [--ownership 1|2|3] [--ttl SECONDS] [--servername URL]';
-
-function wholeNumber(name: string, v: string | undefined): number | undefined {
+export function wholeNumber(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d{1,9}$/.test(v)) throw new Error(`--${name} must be a whole number`);
   return Number(v);
 }
 
-export async function linkCmd(args: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      tenant: { type: 'string' },
-      user: { type: 'string' },
-      ownership: { type: 'string' },
-      ttl: { type: 'string' },
-      servername: { type: 'string' },
-    },
-  });
-  if (!values.tenant || !values.user) {
-    io.stderr(`${LINK_USAGE}\n`);
-    return 2;
-  }
+export interface LinkOptions {
+  config?: string;
+  tenant: string;
+  user: string;
+  ownership?: string;
+  ttl?: string;
+  servername?: string;
+}
+
+/** The options come parsed (src/cli/main.ts checks that --tenant and --user are there). */
+export async function linkCmd(values: LinkOptions, io: CliIO): Promise<number> {
   const cfg = loadCliConfig(values, io);
   const store = await openStore(cfg.store);
   try {

@@ -1,0 +1,253 @@
+/**
+ * The admin commands (contract §1): `tenant`, `idp test`, `invitations`, `audit` talk to a
+ * running service's admin API (contract §3, `/admin/api/v1`) with `--server URL` (or
+ * FEDBRIDGE_SERVER) and the admin token from `--token` (or FEDBRIDGE_ADMIN_TOKEN).
+ *
+ * A server without an endpoint answers 404; the CLI then reads the server's OpenAPI document
+ * to tell "this server has no such endpoint" (exit 2) from "no such tenant/invitation" (exit 1).
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { isLoopbackHost } from '../config/urls.js';
+import type { CliIO } from './io.js';
+import { wholeNumber } from './link.js';
+
+/** A refusal with its exit code: 2 for usage and missing server features, 1 for the rest. */
+export class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CliFailure';
+  }
+}
+
+/** Text from a server or a token, safe to print on a terminal: no control characters, bounded. */
+export function printable(s: string, max = 500): string {
+  // eslint-disable-next-line no-control-regex
+  const clean = s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+const API = '/admin/api/v1';
+
+interface AdminOptions {
+  server?: string;
+  token?: string;
+}
+
+interface Target {
+  base: string;
+  token: string;
+}
+
+function target(o: AdminOptions, io: CliIO): Target {
+  const server = o.server ?? (io.env.FEDBRIDGE_SERVER || undefined);
+  const token = o.token ?? (io.env.FEDBRIDGE_ADMIN_TOKEN || undefined);
+  if (!server) throw new CliFailure('needs the service: --server URL or FEDBRIDGE_SERVER', 2);
+  if (!token) throw new CliFailure('needs the admin token: FEDBRIDGE_ADMIN_TOKEN or --token', 2);
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    throw new CliFailure(`--server ${printable(server, 200)} is not a URL`, 2);
+  }
+  // The admin token travels in a header: never in clear text beyond this machine.
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new CliFailure(`--server must be an https:// URL (http:// only on a loopback host), not ${url.protocol}`, 2);
+  }
+  return { base: url.href.replace(/\/+$/, ''), token };
+}
+
+interface Call {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** The path as the OpenAPI document names it, e.g. `/tenants/{id}`. */
+  template: string;
+  params?: Record<string, string>;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+}
+
+async function send(t: Target, url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new CliFailure(`cannot reach ${t.base}: ${cause?.code ?? cause?.message ?? (err as Error).message}`, 1);
+  }
+}
+
+async function readJson(res: Response): Promise<unknown> {
+  const text = await res.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function errorOf(body: unknown): string {
+  const b = body as { error?: unknown; error_description?: unknown } | null;
+  const parts = [b?.error, b?.error_description].filter((x): x is string => typeof x === 'string');
+  return parts.length ? printable(parts.join(': ')) : 'no detail';
+}
+
+/** Does the server's OpenAPI document list this operation? null: the server publishes none. */
+async function serverHas(t: Target, call: Call): Promise<boolean | null> {
+  const res = await send(t, `${t.base}${API}/openapi.json`, { headers: { accept: 'application/json' } });
+  if (!res.ok) return null;
+  const doc = (await readJson(res)) as { paths?: Record<string, Record<string, unknown>> } | null;
+  return Boolean(doc?.paths?.[call.template]?.[call.method.toLowerCase()]);
+}
+
+async function adminCall(t: Target, call: Call): Promise<unknown> {
+  const path = call.template.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(call.params?.[k] ?? ''));
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) q.set(k, v);
+  const url = `${t.base}${API}${path}${q.size ? `?${q}` : ''}`;
+  const res = await send(t, url, {
+    method: call.method,
+    headers: {
+      authorization: `Bearer ${t.token}`,
+      accept: 'application/json',
+      ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
+  });
+  const body = await readJson(res);
+  if (res.ok) return body;
+  const endpoint = `${call.method} ${API}${call.template}`;
+  if (res.status === 401) throw new CliFailure(`${t.base} refused the admin token (401)`, 1);
+  if (res.status === 404 || res.status === 405) {
+    const has = await serverHas(t, call);
+    if (has === null) throw new CliFailure(`${t.base} has no admin API (it answers 404; is admin.token configured there?)`, 2);
+    if (!has) throw new CliFailure(`not available on this server (needs admin API ${endpoint})`, 2);
+  }
+  throw new CliFailure(`${endpoint}: ${res.status} ${errorOf(body)}`, 1);
+}
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+/** A list answer: a bare array, or the array under `key` (with paging fields beside it). */
+function listOf(body: unknown, key: string): unknown[] | null {
+  if (Array.isArray(body)) return body;
+  const v = (body as Record<string, unknown> | null)?.[key];
+  return Array.isArray(v) ? v : null;
+}
+
+type Exit = (code: number) => void;
+
+function adminCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--server <url>', 'the running service (default: FEDBRIDGE_SERVER)')
+    .option('--token <token>', 'the admin token (default: FEDBRIDGE_ADMIN_TOKEN; the variable keeps it out of the process list)');
+}
+
+export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void {
+  const tenant = program.command('tenant').description('tenants of a running service (admin API)');
+  adminCommand(tenant, 'list', 'list the tenants (those from the config file are read-only)').action(async (o: AdminOptions) => {
+    io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/tenants' })));
+  });
+  adminCommand(tenant, 'show', 'show one tenant (secrets are never returned)')
+    .argument('<id>', 'the tenant id')
+    .action(async (id: string, o: AdminOptions) => {
+      io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/tenants/{id}', params: { id } })));
+    });
+  adminCommand(tenant, 'add', "add a tenant from a YAML or JSON file in the config file's tenant shape")
+    .argument('<file>', 'the tenant (one entry of tenants: in the config file)')
+    .action(async (file: string, o: AdminOptions) => {
+      const t = target(o, io);
+      let body: unknown;
+      try {
+        const text = readFileSync(file, 'utf8');
+        body = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+      } catch (err) {
+        throw new CliFailure(`cannot read the tenant from ${file}: ${(err as Error).message}`, 1);
+      }
+      io.stdout(json(await adminCall(t, { method: 'POST', template: '/tenants', body })));
+    });
+  adminCommand(tenant, 'remove', 'remove a tenant created through the admin API')
+    .argument('<id>', 'the tenant id')
+    .action(async (id: string, o: AdminOptions) => {
+      await adminCall(target(o, io), { method: 'DELETE', template: '/tenants/{id}', params: { id } });
+      io.stdout(`removed tenant ${printable(id, 100)}\n`);
+    });
+
+  const idp = program.command('idp').description("a tenant's upstream IdP (admin API)");
+  adminCommand(idp, 'test', "check a tenant's IdP: discovery or metadata reachable, certificates, clock skew (exit 1 when a check fails)")
+    .argument('<tenant>', 'the tenant id')
+    .action(async (id: string, o: AdminOptions) => {
+      const r = (await adminCall(target(o, io), { method: 'POST', template: '/tenants/{id}/idp/test', params: { id } })) as {
+        ok?: unknown;
+        findings?: Array<{ check?: unknown; ok?: unknown; detail?: unknown }>;
+      } | null;
+      if (!r || !Array.isArray(r.findings)) {
+        io.stdout(json(r));
+        return exit(1);
+      }
+      for (const f of r.findings) io.stdout(`${f.ok ? 'ok  ' : 'FAIL'}  ${printable(String(f.check))}${f.detail ? `: ${printable(String(f.detail))}` : ''}\n`);
+      exit(r.ok === true ? 0 : 1);
+    });
+
+  const inv = program.command('invitations').description('enrollment invitations of a running service (admin API)');
+  adminCommand(inv, 'create', 'create a single-use invitation, print its ms-device-enrollment: deep link')
+    .requiredOption('--tenant <id>', 'the tenant')
+    .requiredOption('--user <upn>', "the user's UPN")
+    .option('--ownership <n>', 'device ownership: 1 unknown, 2 personal, 3 corporate')
+    .option('--ttl <seconds>', 'lifetime of the invitation')
+    .option('--servername <url>', 'the MDM discovery server (default: the service decides)')
+    .action(async (o: AdminOptions & { tenant: string; user: string; ownership?: string; ttl?: string; servername?: string }) => {
+      const t = target(o, io);
+      const body = {
+        tenant: o.tenant,
+        upn: o.user,
+        ownership: wholeNumber('ownership', o.ownership),
+        ttlSeconds: wholeNumber('ttl', o.ttl),
+        servername: o.servername,
+      };
+      const r = (await adminCall(t, { method: 'POST', template: '/invitations', body })) as {
+        id?: string;
+        link?: string;
+        upn?: string;
+        tenant?: string;
+        expiresAt?: string;
+      } | null;
+      if (typeof r?.link !== 'string') throw new CliFailure(`${t.base} answered without a link`, 1);
+      io.stdout(`${printable(r.link, 4096)}\n`);
+      io.stderr(`invitation ${printable(String(r.id))} for ${printable(String(r.upn))} (tenant ${printable(String(r.tenant))}), single use, expires ${printable(String(r.expiresAt))}\n`);
+    });
+  adminCommand(inv, 'list', 'list the invitations')
+    .option('--tenant <id>', 'only this tenant')
+    .action(async (o: AdminOptions & { tenant?: string }) => {
+      io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/invitations', query: { tenant: o.tenant } })));
+    });
+  adminCommand(inv, 'revoke', 'revoke an invitation (its deep link stops working)')
+    .argument('<id>', 'the invitation id')
+    .action(async (id: string, o: AdminOptions) => {
+      await adminCall(target(o, io), { method: 'DELETE', template: '/invitations/{id}', params: { id } });
+      io.stdout(`revoked invitation ${printable(id, 100)}\n`);
+    });
+
+  const audit = program.command('audit').description('the audit log of a running service (admin API)');
+  adminCommand(audit, 'tail', 'print the newest audit events as JSON lines, oldest first')
+    .option('--limit <n>', 'how many events', '50')
+    .option('--type <type>', 'only events of this type')
+    .option('--tenant <id>', 'only events of this tenant')
+    .action(async (o: AdminOptions & { limit: string; type?: string; tenant?: string }) => {
+      const limit = wholeNumber('limit', o.limit);
+      const body = await adminCall(target(o, io), {
+        method: 'GET',
+        template: '/audit',
+        query: { limit: String(limit), type: o.type, tenant: o.tenant },
+      });
+      const events = listOf(body, 'events');
+      if (!events) return void io.stdout(json(body));
+      // The API answers newest first; a tail reads oldest first, like a log.
+      for (const e of [...events].reverse()) io.stdout(`${JSON.stringify(e)}\n`);
+    });
+}
