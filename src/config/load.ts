@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type ConfigFile } from './schema.js';
 import { demoConfigFile, DEMO_BANNER } from './demo.js';
-import { checkCrossRules, checkWarnings, partialConfig } from './rules.js';
+import { checkCrossRules, checkWarnings, findPlaceholders, formatPath, inlineSecretWarnings, partialConfig } from './rules.js';
 import { isLoopbackHost } from './urls.js';
 
 export interface Config extends Omit<ConfigFile, 'server'> {
@@ -32,13 +32,6 @@ export class ConfigError extends Error {
 export interface LoadOptions {
   /** Upstream kinds this build implements; others are refused at start-up, not mid-request. */
   kinds?: readonly string[];
-}
-
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((acc, seg) => {
-    if (typeof seg === 'number') return `${acc}[${seg}]`;
-    return acc ? `${acc}.${String(seg)}` : String(seg);
-  }, '');
 }
 
 /** Replaces ${NAME} in every string; a missing variable is a problem at that path. */
@@ -95,14 +88,28 @@ function readFile(file: string): unknown {
   }
 }
 
+export { formatPath };
+
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opts: LoadOptions = {}): Config {
   const demo = !file;
   const problems: string[] = [];
-  const raw = demo ? demoConfigFile(env) : substituteEnv(readFile(file), env, [], problems);
+  const written = demo ? undefined : readFile(file);
+  // An empty file (or one of comments only) would start a service nobody can sign in to.
+  if (!demo && (written === null || written === undefined)) {
+    throw new ConfigError([`(root): ${file} is empty; write the configuration (docs/configuration.md), or give no file for demo mode`], file);
+  }
+  const raw = demo ? demoConfigFile(env) : substituteEnv(written, env, [], problems);
+
+  // Values left from an example are said once, as placeholders, not again as whatever they break.
+  const placeholders = demo ? [] : findPlaceholders(raw);
+  for (const p of placeholders) problems.push(`${p.path}: ${p.message}`);
+  const placeholderAt = new Set(placeholders.map((p) => p.path));
 
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...describeIssue(issue));
+    for (const issue of parsed.error.issues) {
+      if (!placeholderAt.has(formatPath(issue.path))) problems.push(...describeIssue(issue));
+    }
   }
   // When the schema fails, the parts that did validate still go through the rules below,
   // so that one run lists every problem.
@@ -134,7 +141,11 @@ export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv, opt
     server: { publicUrl: publicUrl!, port, host, trustProxy: cfg.server.trustProxy },
     demo,
     source: file ?? null,
-    warnings: checkWarnings(cfg),
+    warnings: [
+      ...(demo || cfg.tenants.length ? [] : ['tenants: none configured; nobody can sign in until a tenant is added']),
+      ...checkWarnings(cfg),
+      ...(demo ? [] : inlineSecretWarnings(written)),
+    ],
   };
 }
 

@@ -18,6 +18,80 @@ export interface RulesInput {
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** `tenants[1].idp.issuer` from a path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, seg) => {
+    if (typeof seg === 'number') return `${acc}[${seg}]`;
+    return acc ? `${acc}.${String(seg)}` : String(seg);
+  }, '');
+}
+
+/** Keys whose value is prose for people: dots and brackets there are text, not placeholders. */
+const FREE_TEXT_KEYS = new Set(['displayName', 'signInText']);
+/** Keys holding secrets (docs/configuration.md): never echoed, and expected as `${ENV}`. */
+const SECRET_KEYS = new Set(['clientSecret', 'secret', 'token']);
+const PLACEHOLDER_WORD = /change[-_ ]?me|replace[-_ ]?me/i;
+const ANGLE_PLACEHOLDER = /<[A-Za-z][A-Za-z0-9 ._-]{0,40}>/;
+
+/**
+ * The placeholder in a value copied from an example (`<tenant-id>`, `...`, `…`, `changeme`),
+ * or null. A secret is judged as a whole (a real secret may contain dots or brackets) and
+ * never quoted back.
+ */
+export function placeholderIn(value: string, secret: boolean): string | null {
+  const v = value.trim();
+  if (v === '...' || v === '…') return v;
+  const word = PLACEHOLDER_WORD.exec(v);
+  if (word) return secret ? 'a "changeme" value' : word[0];
+  if (secret) return ANGLE_PLACEHOLDER.test(v) && /^<[^<>]*>$/.test(v) ? 'a <…> value' : null;
+  const angle = ANGLE_PLACEHOLDER.exec(v);
+  if (angle) return angle[0];
+  if (v.includes('…')) return '…';
+  if (v.includes('...')) return '...';
+  return null;
+}
+
+/**
+ * Values left as placeholders from an example: they pass the schema but fail later (at the
+ * IdP, at sign-in), so they are refused up front, each with its path.
+ */
+export function findPlaceholders(raw: unknown): Array<{ path: string; message: string }> {
+  const found: Array<{ path: string; message: string }> = [];
+  const walk = (v: unknown, path: PropertyKey[]) => {
+    const key = path.at(-1);
+    if (typeof v === 'string') {
+      if (typeof key === 'string' && FREE_TEXT_KEYS.has(key)) return;
+      const secret = typeof key === 'string' && SECRET_KEYS.has(key);
+      const p = placeholderIn(v, secret);
+      if (p) found.push({ path: formatPath(path), message: `${p} is a placeholder: write the real value here` });
+    } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+    else if (isRecord(v)) for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+  };
+  walk(raw, []);
+  return found;
+}
+
+/**
+ * Secrets written into the file itself rather than as `${ENV_NAME}`: allowed, but the file
+ * then has to be guarded like the secret. Judged on the file as written (before substitution).
+ */
+export function inlineSecretWarnings(written: unknown): string[] {
+  const warnings: string[] = [];
+  const obj = isRecord(written) ? written : {};
+  const check = (v: unknown, path: PropertyKey[]) => {
+    if (typeof v === 'string' && v !== '' && !/\$\{[A-Za-z_][A-Za-z0-9_]*\}/.test(v)) {
+      warnings.push(`${formatPath(path)}: secret written inline; write it as "\${ENV_NAME}" and set that variable, so the file holds no secret`);
+    }
+  };
+  (Array.isArray(obj.enrollmentServers) ? obj.enrollmentServers : []).forEach((s, i) => isRecord(s) && check(s.secret, ['enrollmentServers', i, 'secret']));
+  if (isRecord(obj.admin)) check(obj.admin.token, ['admin', 'token']);
+  if (isRecord(obj.metrics)) check(obj.metrics.token, ['metrics', 'token']);
+  (Array.isArray(obj.tenants) ? obj.tenants : []).forEach((t, i) => {
+    if (isRecord(t) && isRecord(t.idp)) check(t.idp.clientSecret, ['tenants', i, 'idp', 'clientSecret']);
+  });
+  return warnings;
+}
+
 
 function pick<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
   const r = schema.safeParse(value);
@@ -67,6 +141,7 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     const idp: IdpConfig | undefined = t.idp;
     // Each kind checks its own keys (src/upstreams/<kind>/); paths are below tenants[i].
     if (idp) for (const p of kindOf(idp.kind)?.rules?.(idp, t) ?? []) problems.push(`tenants[${i}].${p.path}: ${p.message}`);
+    problems.push(...noWayToSignIn(t, i));
   });
 
   cfg.enrollmentServers.forEach((s, i) => {
@@ -93,6 +168,27 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     }
   }
   return problems;
+}
+
+/**
+ * A tenant whose every sign-in would be refused: a `local` IdP (the only kind whose users are
+ * known here) none of whose users passes the tenant binding and `policy.allowedGroups`.
+ */
+function noWayToSignIn(t: RulesInput['tenants'][number], i: number): string[] {
+  if (t.idp?.kind !== 'local' || !t.domains) return [];
+  const foreign = t.policy?.allowForeignDomains ?? false;
+  const inDomain = t.idp.users.filter((u) => {
+    const d = domainOf(u.upn);
+    return foreign || (d !== null && t.domains!.includes(d));
+  });
+  if (inDomain.length === 0) {
+    return [`tenants[${i}].idp.users: no user can sign in: none has a user name in the tenant's domains (${t.domains.join(', ')})`];
+  }
+  const groups = t.policy?.allowedGroups ?? [];
+  if (groups.length && !inDomain.some((u) => u.groups.some((g) => groups.includes(g)))) {
+    return [`tenants[${i}].policy.allowedGroups: no user can sign in: no local user of the tenant is in ${groups.join(', ')}`];
+  }
+  return [];
 }
 
 /**

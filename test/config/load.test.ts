@@ -239,16 +239,19 @@ describe('demo mode', () => {
     expect(loadConfig(undefined, { HOST: '::1', PORT: '8080' }).server.publicUrl).toBe('http://[::1]:8080');
   });
 
-  it('a config file is never demo mode, even an empty one', () => {
-    const cfg = load('');
+  it('a config file is never demo mode, even an empty one: it is refused (issue #10)', () => {
+    for (const text of ['', '# only a comment\n', '---\n']) {
+      expect(problems(text)).toEqual([expect.stringMatching(/^\(root\): .*config-\d+\.yaml is empty; write the configuration/)]);
+    }
+    // A file with something in it but no tenants is valid, with a warning.
+    const cfg = load({ server: { publicUrl: 'https://auth.example.com' } });
     expect(cfg.demo).toBe(false);
-    expect(cfg.source).toMatch(/config-\d+\.yaml$/);
     expect(cfg.tenants).toEqual([]);
-    expect(cfg.enrollmentServers).toEqual([]);
+    expect(cfg.warnings).toEqual(['tenants: none configured; nobody can sign in until a tenant is added']);
   });
 
   it('a config file is never demo mode, even with the demo domain', () => {
-    const cfg = load(minimal({ tenants: [tenant('demo', 'example.com')] }));
+    const cfg = load(minimal({ tenants: [tenant('demo', 'example.com', { kind: 'local', users: [{ upn: 'ann@example.com', passwordHash: HASH }] })] }));
     expect(cfg.demo).toBe(false);
     expect(cfg.appru.allow).toEqual([]);
   });
@@ -345,7 +348,7 @@ describe('tenants and upstreams', () => {
   it('a local user needs a hash from `fedbridge user hash-password`, not a password', () => {
     const idp = { kind: 'local', users: [{ upn: 'ann@contoso.com', passwordHash: 'hunter2' }] };
     expect(problems(minimal({ tenants: [tenant('contoso', 'contoso.com', idp)] }))).toEqual([
-      expect.stringMatching(/^tenants\[0\]\.idp\.users\[0\]\.passwordHash: must be a hash/),
+      expect.stringMatching(/^tenants\[0\]\.idp\.users\[0\]\.passwordHash: must be a complete hash from `fedbridge user hash-password`/),
     ]);
   });
 
@@ -356,7 +359,9 @@ describe('tenants and upstreams', () => {
   });
 
   it('duplicate tenant ids and malformed ids and domains', () => {
-    expect(problems(minimal({ tenants: [tenant('contoso', 'a.com'), tenant('contoso', 'b.com'), tenant('Bad_Id', 'c.com'), tenant('d', 'not a domain')] }))).toEqual([
+    const idp = oidc('https://idp.example.com');
+    const tenants = [tenant('contoso', 'a.com', idp), tenant('contoso', 'b.com', idp), tenant('Bad_Id', 'c.com', idp), tenant('d', 'not a domain', idp)];
+    expect(problems(minimal({ tenants }))).toEqual([
       'tenants[2].id: must be lower-case letters, digits and dashes',
       'tenants[3].domains[0]: is not a domain name',
       'tenants[1].id: duplicate tenant id contoso',

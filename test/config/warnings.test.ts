@@ -10,10 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.js';
 import { upstreamKinds } from '../../src/upstreams/registry.js';
+import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 import { main } from '../../src/cli/main.js';
 import type { CliIO } from '../../src/cli/io.js';
 
-const HASH = 'scrypt$16384$8$1$c2FsdA$a2V5';
+const HASH = hashPasswordSync('pw');
 const localIdp = (...upns: string[]) => ({ kind: 'local', users: upns.map((upn) => ({ upn, passwordHash: HASH })) });
 const tenant = (id: string, domains: string[], idp: Record<string, unknown>, policy: Record<string, unknown> = {}) => ({
   id,
