@@ -25,15 +25,37 @@ const DAY = 86_400_000;
  * (`2001:DB8::1`, `2001:db8:0:0:0:0:0:1`, `::ffff:192.0.2.1`) and neighbours share a budget.
  */
 export function clientNetwork(ip: string): string {
-  const addr = ip.trim();
-  if (isIPv4(addr)) return addr;
-  const v6 = addr.replace(/%.*$/, ''); // a zone id names a local interface, not a client
-  if (!isIPv6(v6)) return `other:${addr.slice(0, 64).toLowerCase()}`; // only with a misbehaving proxy
-  const g = groupsOf(canonicalIPv6(v6));
-  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) {
-    return [g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255].join('.');
-  }
+  const addr = hostPart(ip.trim());
+  const v4 = dottedQuad(addr);
+  if (v4) return v4;
+  if (!isIPv6(addr)) return 'other'; // only with a misbehaving proxy: one shared budget, never one per spelling
+  const g = groupsOf(canonicalIPv6(addr));
+  const embedded = [g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255].join('.');
+  // IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d) and NAT64 (64:ff9b::a.b.c.d) name one IPv4 client.
+  if (g.slice(0, 5).every((x) => x === 0) && (g[5] === 0xffff || (g[5] === 0 && (g[6] !== 0 || g[7] > 1)))) return embedded;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0)) return embedded;
   return `${canonicalIPv6([...g.slice(0, 4), 0, 0, 0, 0].map((x) => x.toString(16)).join(':'))}/64`;
+}
+
+/**
+ * The address inside what a proxy may write: `a.b.c.d:port`, `[v6]`, `[v6]:port`, a zone id
+ * (`%eth0`, which names a local interface, not a client) or a prefix length (`/64`).
+ */
+function hostPart(raw: string): string {
+  let a = raw;
+  const bracketed = /^\[([^\]]*)\](?::\d{1,5})?$/.exec(a);
+  if (bracketed) a = bracketed[1]!;
+  else if (/^[\d.]+:\d{1,5}$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
+  return a.replace(/%[^/]*/, '').replace(/\/\d{1,3}$/, '');
+}
+
+/** a.b.c.d in decimal, each part 0–255, leading zeros read as decimal (never octal); else null. */
+function dottedQuad(a: string): string | null {
+  if (isIPv4(a)) return a;
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
+  if (!m) return null;
+  const parts = m.slice(1).map((x) => Number.parseInt(x, 10));
+  return parts.every((x) => x <= 255) ? parts.join('.') : null;
 }
 
 /** RFC 5952 text (lower case, longest zero run as `::`), as the WHATWG URL parser writes hosts. */
@@ -73,7 +95,11 @@ export interface PasswordAttempt {
   readonly familiar: boolean;
   /** The password was right: give the slots back and remember this address as familiar. */
   succeeded(): Promise<void>;
-  /** The password was never checked (e.g. the hashing queue was full): give the slots back. */
+  /**
+   * The password was never checked (the hashing queue was full, the IdP unreachable): the
+   * per-user slot is given back, so a busy service locks nobody out; the per-IP slot stays
+   * spent, so refused attempts are not free for whoever keeps the queue full.
+   */
   notEvaluated(): Promise<void>;
 }
 
@@ -88,7 +114,7 @@ export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, us
   const net = clientNetwork(ip);
   const subject = userKey(tenantId, username);
   const taken: string[] = [];
-  const give = () => Promise.all(taken.map((k) => deps.store.release(k, MINUTE, now))).then(() => undefined);
+  const give = (keys: string[]) => Promise.all(keys.map((k) => deps.store.release(k, MINUTE, now))).then(() => undefined);
   const refuse = (what: string) =>
     tooManyRequests('too_many_attempts', `too many failed attempts ${what}`, untilWindowEnds(now, MINUTE));
 
@@ -106,9 +132,9 @@ export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, us
   return {
     familiar,
     async succeeded() {
-      await give();
+      await give(taken);
       if (familiarDays > 0) await deps.store.rememberAddress(subject, net, now + familiarDays * DAY, now);
     },
-    notEvaluated: give,
+    notEvaluated: () => give(taken.filter((k) => k.startsWith('pw:user:'))),
   };
 }
