@@ -31,7 +31,7 @@ function addLocalCommands(program: Command, io: CliIO, exit: Exit, argv: string[
 
   program
     .command('config')
-    .description('the configuration file')
+    .description('check the configuration file: every problem and warning with its path')
     .command('check')
     .description('validate the configuration, list every problem and warning with its path (exit 1 on a problem)')
     .option(...CONFIG_FLAG)
@@ -42,7 +42,7 @@ function addLocalCommands(program: Command, io: CliIO, exit: Exit, argv: string[
       io.stdout(`ok: ${cfg.source ?? 'demo mode (no config file)'}: ${cfg.tenants.length} tenant(s), issuer ${cfg.server.publicUrl}\n`);
     });
 
-  const keys = program.command('keys').description('signing keys in keys.dir');
+  const keys = program.command('keys').description('show or rotate the signing keys in keys.dir (no downtime)');
   keys
     .command('list')
     .description('show every key and its state (creates the first key in an empty directory)')
@@ -73,7 +73,7 @@ function addLocalCommands(program: Command, io: CliIO, exit: Exit, argv: string[
 
   program
     .command('token')
-    .description('tokens minted by Fedbridge')
+    .description('verify a token, a BST value or a whole SOAP message')
     .command('verify')
     .description('verify a token, a BST value or a whole SOAP message; print its claims as JSON (exit 1 with the reason if invalid)')
     .argument('[token-or-file]', 'the token, a file holding it, or - for standard input', '-')
@@ -86,7 +86,7 @@ function addLocalCommands(program: Command, io: CliIO, exit: Exit, argv: string[
 
   program
     .command('user')
-    .description('local IdP users')
+    .description('hash a local user\'s password (read on standard input)')
     .command('hash-password')
     .description('read a password on standard input (one trailing newline stripped), print only its hash')
     .action(async () => {
@@ -191,10 +191,26 @@ function errorText(cmd: Command, s: string): string {
   return `${s.replace(/^error: /, `${commandPath(cmd)}: `).replace(/\n(\(Did you mean [^)]*\))/, ' $1')}`;
 }
 
+/** Every command and subcommand, as typed after `fedbridge` (for the help tests and docs). */
+export function commandNames(): string[] {
+  const program = buildProgram(processIO, () => {}, [], {});
+  const names: string[] = [];
+  const walk = (cmd: Command, prefix: string[]) => {
+    for (const sub of cmd.commands) {
+      names.push([...prefix, sub.name()].join(' '));
+      walk(sub, [...prefix, sub.name()]);
+    }
+  };
+  walk(program, []);
+  return names;
+}
+
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
   let code = 0;
   const failed: { at?: Command } = {};
   const program = buildProgram(io, (c) => void (code = c), argv, failed);
+  let running: Command | undefined;
+  program.hook('preAction', (_program, action) => void (running = action));
   if (argv.length === 0) {
     io.stdout(program.helpInformation());
     return 2;
@@ -213,11 +229,12 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.stderr(`${err.message}\n`);
       return 1;
     }
+    const where = running ? commandPath(running) : `fedbridge ${argv[0]}`;
     if (err instanceof CliFailure) {
-      io.stderr(`${err.message}\n`);
+      io.stderr(`${where}: ${err.message}\n`);
       return err.exitCode;
     }
-    io.stderr(`fedbridge ${argv[0]}: ${(err as Error).message}\n`);
+    io.stderr(`${where}: ${(err as Error).message}\n`);
     return 1;
   }
 }
