@@ -54,6 +54,7 @@ export const ERROR_CODES = {
   forbidden: 'the caller may not do this',
   // The service
   not_ready: 'the store or the keys are not ready',
+  store_unavailable: 'the store (SQLite or Redis) cannot be reached; retry shortly',
   server_error: "the service's own fault",
 } as const;
 

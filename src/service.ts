@@ -10,6 +10,7 @@ import { openStore } from './store/index.js';
 import { KeyRing, keyTiming } from './tokens/keys.js';
 import { createUpstream } from './upstreams/registry.js';
 import { fetchAnswer } from './upstreams/http.js';
+import { CircuitBreakers } from './upstreams/breaker.js';
 import { ConfigError } from './config/load.js';
 import type { Upstream } from './upstreams/types.js';
 import { AuditQueue } from './observability/audit.js';
@@ -18,7 +19,8 @@ import { Views } from './http/views.js';
 import { createApp } from './http/app.js';
 import { listen } from './http/listen.js';
 import type { AppDeps, Clock } from './http/deps.js';
-import { createLogger } from './log.js';
+import { createLogger, exitOnFatal, flushLogSync } from './log.js';
+import { Lifecycle, drain, installDrainGate } from './observability/drain.js';
 import { DEMO_BANNER } from './config/demo.js';
 
 export interface ServiceOptions {
@@ -32,6 +34,10 @@ export interface ServiceOptions {
 export interface Service {
   app: Koa;
   deps: AppDeps;
+  /** `draining` turns readiness false (src/observability/drain.ts). */
+  lifecycle: Lifecycle;
+  /** One circuit per IdP origin, shared by every tenant's upstream (src/upstreams/breaker.ts). */
+  breakers: CircuitBreakers;
   close(): Promise<void>;
 }
 
@@ -43,7 +49,15 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   if (config.demo) log.warn({ demo: true }, DEMO_BANNER);
   for (const warning of config.warnings) log.warn({ config: config.source }, `configuration warning: ${warning}`);
 
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, {
+    now: clock.now(),
+    onStateLost: (detail) => log.error({ store: config.store.kind }, `store lost its state: ${detail}`),
+  });
+  // docs/operations.md: a store that forgets on restart fails closed, but people must sign in again.
+  store.durabilityWarnings().then(
+    (warnings) => warnings.forEach((w) => log.warn({ store: config.store.kind }, `store durability: ${w}`)),
+    (err) => log.warn({ err }, 'store durability could not be checked'),
+  );
   const keys = await KeyRing.open(
     config.keys.dir,
     config.keys.algorithm,
@@ -54,9 +68,12 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   if (opts.watchKeys) keys.watch((err) => log.error({ err }, 'key reload failed'));
 
   const upstreams = new Map<string, Upstream>();
+  // Real time, not the injected clock: an IdP recovers in wall-clock time.
+  const breakers = new CircuitBreakers();
+  const http = breakers.wrap(fetchAnswer);
   const problems: string[] = [];
   config.tenants.forEach((tenant, i) => {
-    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http: fetchAnswer, log: log.child({ tenant: tenant.id }) };
+    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http, log: log.child({ tenant: tenant.id }) };
     try {
       upstreams.set(tenant.id, createUpstream(tenant, upstreamDeps));
     } catch (err) {
@@ -79,9 +96,14 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   }, PURGE_EVERY_MS);
   purge.unref();
 
+  const lifecycle = new Lifecycle();
+  const app = createApp(deps);
+  installDrainGate(app, lifecycle);
   return {
-    app: createApp(deps),
+    app,
     deps,
+    lifecycle,
+    breakers,
     async close() {
       clearInterval(purge);
       keys.close();
@@ -104,16 +126,28 @@ export async function serve(config: Config, opts: ServiceOptions = {}): Promise<
       (err) => log.error({ err }, 'key reload failed'),
     );
   });
+  exitOnFatal(log);
+  // Drain (src/observability/drain.ts): readiness false at once, requests in flight finish
+  // within the bound, then the store is closed and the buffered log written out.
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
-    if (!server) {
-      void service.close().finally(() => process.exit(0));
-      return;
-    }
-    server.close(() => {
-      service.close().finally(() => process.exit(0));
-    });
-    setTimeout(() => process.exit(1), 10_000).unref();
+    service.lifecycle.draining = true;
+    const drained = server ? drain(server, service.lifecycle) : Promise.resolve({ cut: 0 });
+    let code = 0;
+    void drained
+      .then(async ({ cut }) => {
+        if (cut) log.warn({ cut }, 'requests still running at the drain bound were cut');
+        await service.close();
+        log.info('drained: store closed');
+      })
+      .catch((err) => {
+        code = 1;
+        log.error({ err }, 'drain failed');
+      })
+      .finally(() => {
+        flushLogSync(log);
+        process.exit(code);
+      });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -4,6 +4,7 @@ import type { AppDeps } from '../http/deps.js';
 import { isLoopbackHost } from '../config/urls.js';
 import { FedbridgeError, unauthorized } from '../errors.js';
 import { bearerToken, sameSecret } from '../http/secrets.js';
+import { STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.js';
 
 export function healthz(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
@@ -18,7 +19,10 @@ export async function readyz(ctx: Context, deps: AppDeps): Promise<void> {
     ctx.body = { status: 'ready', store: deps.store.kind };
   } catch (err) {
     deps.log.error({ err }, 'not ready');
-    throw new FedbridgeError(503, 'not_ready', 'store or keys unavailable');
+    // False exactly while the store is unreachable (its ping fails at once then, docs/operations.md).
+    const notReady = new FedbridgeError(503, 'not_ready', 'store or keys unavailable');
+    notReady.retryAfter = STORE_RETRY_AFTER_SECONDS;
+    throw notReady;
   }
 }
 

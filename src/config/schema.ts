@@ -7,6 +7,9 @@ import { secureUrl } from './urls.js';
 // Each upstream kind owns its `idp` schema (src/upstreams/<kind>/config.ts); the registry composes them.
 import { idpSchema } from '../upstreams/registry.js';
 
+/** `host:port` or `[v6]:port` (Redis Sentinel and Cluster seed nodes). */
+const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
+
 const branding = z
   .object({
     logoUrl: z.string().optional(),
@@ -58,7 +61,26 @@ export const configSchema = z
     store: z
       .discriminatedUnion('kind', [
         z.object({ kind: z.literal('sqlite'), path: z.string().default('./data/fedbridge.db') }).strict(),
-        z.object({ kind: z.literal('redis'), url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL') }).strict(),
+        z
+          .object({
+            kind: z.literal('redis'),
+            /** One server. */
+            url: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+            /** Sentinel: the sentinels' addresses and the monitored master's name. */
+            sentinels: z.array(z.string().regex(hostPort, 'must be host:port')).min(1).optional(),
+            name: z.string().min(1).optional(),
+            /** Cluster: seed nodes. */
+            cluster: z.array(z.string().regex(hostPort, 'must be host:port')).min(1).optional(),
+            /** For sentinels/cluster (a url carries its own). */
+            password: z.string().min(1).optional(),
+          })
+          .strict()
+          .superRefine((v, ctx) => {
+            const given = (['url', 'sentinels', 'cluster'] as const).filter((k) => v[k] !== undefined);
+            if (given.length !== 1) ctx.addIssue({ code: 'custom', message: 'give exactly one of url, sentinels (with name) or cluster' });
+            if (v.sentinels && !v.name) ctx.addIssue({ code: 'custom', path: ['name'], message: "is required with sentinels (the master's name)" });
+            if (v.name && !v.sentinels) ctx.addIssue({ code: 'custom', path: ['name'], message: 'only goes with sentinels' });
+          }),
       ])
       .default({ kind: 'sqlite', path: './data/fedbridge.db' }),
     keys: z

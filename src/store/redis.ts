@@ -1,15 +1,21 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from './types.js';
+import { EPOCH_GROUPS, epochGroup, genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
+import { storeUnavailable } from './unavailable.js';
 
 /*
  * Key layout (all under keyPrefix, default 'fedbridge:'):
  *   tx:<state>            string  Transaction JSON
- *   jti:<jti>             hash    dev, exp
+ *   jti:{m<g>}:<jti>      hash    dev, exp (g = epochGroup(jti), src/store/epoch.ts)
+ *   epoch:{m<g>}          hash    id, nb (notBefore), at: the group's store epoch
  *   inv:<id>              hash    data (Invitation JSON without usedAt), exp, used ('' = unused)
  *   ctr:<key>:<window>    string  counter
  *   fam:<subject>         zset    score = expiresAt, member = normalized address (familiar addresses)
- *   audit, audit:t:<tid>  zset    score = at, member = <seq>|<event JSON>
- *   audit:seq             string  insertion sequence (tie-break and member uniqueness)
+ *   {audit}, {audit}:t:<tid>  zset  score = at, member = <seq>|<event JSON>
+ *   {audit}:seq           string  insertion sequence (tie-break and member uniqueness)
+ *
+ * Every key one Lua script or MULTI touches shares a hash tag ({m<g>}, {audit}), so all of
+ * them work on Redis Cluster; the other scripts touch one key each.
  *
  * Times come from the caller's (injectable) clock, so logical expiry is
  * checked against `now` on every read; key TTLs, computed relative to the
@@ -17,19 +23,53 @@ import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from '
  * read-modify-write steps are Lua scripts (no GETDEL etc., so Redis 6.0 works).
  */
 
+/*
+ * The epoch check every replay decision starts with (src/store/epoch.ts). A missing epoch is
+ * created: with ARGV[4] as notBefore (the caller passes genesis at open, loss afterwards). An epoch
+ * whose id is not the one the caller knew was recreated by another instance after a loss: its
+ * notBefore is raised to ARGV[4] too.
+ */
+const EPOCH_LUA = `local issued = tonumber(ARGV[1])
+local now = tonumber(ARGV[5])
+local ep = redis.call('HMGET', KEYS[1], 'id', 'nb')
+local id, nb, state = ep[1], tonumber(ep[2]), 'same'
+if not id then
+  id, nb, state = ARGV[3], tonumber(ARGV[4]), (ARGV[2] == '' and 'new' or 'lost')
+  redis.call('HSET', KEYS[1], 'id', id, 'nb', ARGV[4], 'at', ARGV[5])
+elseif ARGV[2] ~= '' and id ~= ARGV[2] then
+  state = 'lost'
+  if tonumber(ARGV[4]) > nb then
+    nb = tonumber(ARGV[4])
+    redis.call('HSET', KEYS[1], 'nb', ARGV[4])
+  end
+end`;
+
 const LUA = {
   take: `local v = redis.call('GET', KEYS[1])
 if v then redis.call('DEL', KEYS[1]) end
 return v`,
-  // ARGV: deviceId, expiresAt, now, ttlMs
-  consume: `local cur = redis.call('HMGET', KEYS[1], 'dev', 'exp')
-if cur[2] and tonumber(cur[2]) > tonumber(ARGV[3]) then
-  if ARGV[1] ~= '' and cur[1] == ARGV[1] then return 'retry' end
-  return 'replayed'
+  // KEYS: epoch, marker. ARGV: issuedAt ('' = unknown), knownEpochId ('' = none), newEpochId,
+  // lossNotBefore, now, then for consume: deviceId, expiresAt, ttlMs.
+  // Returns { result, epochId, 'same' | 'lost' }; result for consumedBy is the bound device, or
+  // false when not consumed.
+  consume: `${EPOCH_LUA}
+if issued and issued < nb then return {'replayed', id, state} end
+local cur = redis.call('HMGET', KEYS[2], 'dev', 'exp')
+if cur[2] and tonumber(cur[2]) > now then
+  if ARGV[6] ~= '' and cur[1] == ARGV[6] then return {'retry', id, state} end
+  return {'replayed', id, state}
 end
-redis.call('HSET', KEYS[1], 'dev', ARGV[1], 'exp', ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 'consumed'`,
+redis.call('HSET', KEYS[2], 'dev', ARGV[6], 'exp', ARGV[7])
+redis.call('PEXPIRE', KEYS[2], ARGV[8])
+return {'consumed', id, state}`,
+  consumedBy: `${EPOCH_LUA}
+if issued and issued < nb then return {'', id, state} end
+local cur = redis.call('HMGET', KEYS[2], 'dev', 'exp')
+if cur[2] and tonumber(cur[2]) > now then return {cur[1], id, state} end
+return {false, id, state}`,
+  // KEYS: epoch. ARGV: '' , knownEpochId, newEpochId, notBefore if created, now.
+  epoch: `${EPOCH_LUA}
+return {'', id, state}`,
   // ARGV: now
   useInvitation: `local cur = redis.call('HMGET', KEYS[1], 'exp', 'used')
 if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[1]) or cur[2] ~= '' then return 0 end
@@ -52,9 +92,12 @@ if top[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(top
 return 0`,
 };
 
+type EpochReply = [unknown, string, 'same' | 'new' | 'lost'];
 type ScriptedRedis = Redis & {
   fbTake(key: string): Promise<string | null>;
-  fbConsume(key: string, deviceId: string, expiresAt: number, now: number, ttl: number): Promise<ConsumeResult>;
+  fbConsume(epochKey: string, key: string, ...args: (string | number)[]): Promise<EpochReply>;
+  fbConsumedBy(epochKey: string, key: string, ...args: (string | number)[]): Promise<EpochReply>;
+  fbEpoch(epochKey: string, ...args: (string | number)[]): Promise<EpochReply>;
   fbUseInvitation(key: string, now: number): Promise<number>;
   fbHit(key: string, ttl: number): Promise<number>;
   fbRelease(key: string): Promise<number>;
@@ -65,9 +108,23 @@ export interface RedisStoreOptions {
   keyPrefix?: string;
   /** Newest audit events kept (globally and per tenant). */
   auditCap?: number;
+  /** The caller's clock at open: a new epoch starts in this second (src/store/epoch.ts). */
+  now?: number;
+  /** Called when the store is found to have lost its state (for the log). */
+  onStateLost?: (detail: string) => void;
 }
 
+/** Where Redis is: one server, a Sentinel-managed master, or a Cluster (contract §2). */
+export type RedisTarget =
+  | { url: string }
+  | { sentinels: string[]; name: string; password?: string }
+  | { cluster: string[]; password?: string };
+
 const CONNECT_TIMEOUT_MS = 3000;
+/** A command that has no answer by then fails (503) instead of holding the request. */
+const COMMAND_TIMEOUT_MS = 3000;
+/** Reconnect quickly, so the service is ready again within half a second of Redis. */
+const retryStrategy = (times: number) => Math.min(times * 50, 500);
 
 /** Positive TTL in ms; Redis rejects PX <= 0, and an already-expired item is never read as live anyway. */
 const ttl = (expiresAt: number, from: number) => Math.max(1, Math.ceil(expiresAt - from));
@@ -84,74 +141,199 @@ function safeUrl(url: string): string {
   }
 }
 
+/** `host:port`, `[v6]:port`; the port defaults to `defaultPort`. */
+export function parseHostPort(s: string, defaultPort: number): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+  if (!m) throw new Error(`not host:port: ${s}`);
+  return { host: m[1]!, port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+function describeTarget(t: RedisTarget): string {
+  if ('url' in t) return safeUrl(t.url);
+  if ('sentinels' in t) return `Sentinel ${t.sentinels.join(',')} (master ${t.name})`;
+  return `Cluster ${t.cluster.join(',')}`;
+}
+
+/**
+ * Errors that mean "Redis cannot be reached or cannot serve right now" (connection lost,
+ * timeouts, a master failing over, a replica promoted read-only, a dataset still loading):
+ * they become a 503 with Retry-After. Anything else (a bug) stays what it is.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (['MaxRetriesPerRequestError', 'ClusterAllFailedError', 'AbortError'].includes(err.name)) return true;
+  return /^(LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|BUSY|NOREPLICAS|MISCONF|OOM) |Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENOTFOUND|None of startup nodes|Failed to refresh slots cache|All sentinels are unreachable/.test(
+    err.message,
+  );
+}
+
 export class RedisStore implements Store {
   readonly kind = 'redis' as const;
+  /** The epoch id this instance last saw, per marker group (src/store/epoch.ts). */
+  private readonly epochs = new Map<number, string>();
 
   private constructor(
     private readonly redis: ScriptedRedis,
+    private readonly cluster: Cluster | null,
     private readonly auditCap: number,
+    private readonly onStateLost: (detail: string) => void,
   ) {}
 
-  static async open(url: string, opts: RedisStoreOptions = {}): Promise<RedisStore> {
-    const redis = new Redis(url, {
-      keyPrefix: opts.keyPrefix ?? 'fedbridge:',
-      lazyConnect: false,
+  static async open(target: string | RedisTarget, opts: RedisStoreOptions = {}): Promise<RedisStore> {
+    const t: RedisTarget = typeof target === 'string' ? { url: target } : target;
+    const keyPrefix = opts.keyPrefix ?? 'fedbridge:';
+    const common = {
+      keyPrefix,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      // Fail requests fast while Redis is down so /readyz reports it.
-      maxRetriesPerRequest: 2,
-    }) as ScriptedRedis;
-    redis.defineCommand('fbTake', { numberOfKeys: 1, lua: LUA.take });
-    redis.defineCommand('fbConsume', { numberOfKeys: 1, lua: LUA.consume });
-    redis.defineCommand('fbUseInvitation', { numberOfKeys: 1, lua: LUA.useInvitation });
-    redis.defineCommand('fbHit', { numberOfKeys: 1, lua: LUA.hit });
-    redis.defineCommand('fbRelease', { numberOfKeys: 1, lua: LUA.release });
-    redis.defineCommand('fbRemember', { numberOfKeys: 1, lua: LUA.remember });
+      commandTimeout: COMMAND_TIMEOUT_MS,
+      // Fail requests fast while Redis is down so pages say so (503) and /readyz reports it.
+      maxRetriesPerRequest: 1,
+    };
+    let cluster: Cluster | null = null;
+    let redis: ScriptedRedis;
+    if ('cluster' in t) {
+      cluster = new Cluster(t.cluster.map((n) => parseHostPort(n, 6379)), {
+        keyPrefix,
+        clusterRetryStrategy: retryStrategy,
+        redisOptions: { connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, maxRetriesPerRequest: 1, password: t.password },
+      });
+      redis = cluster as unknown as ScriptedRedis;
+    } else if ('sentinels' in t) {
+      redis = new Redis({
+        ...common,
+        sentinels: t.sentinels.map((n) => parseHostPort(n, 26379)),
+        name: t.name,
+        password: t.password,
+        retryStrategy,
+        sentinelRetryStrategy: retryStrategy,
+      }) as ScriptedRedis;
+    } else {
+      redis = new Redis(t.url, { ...common, retryStrategy }) as ScriptedRedis;
+    }
+    const client = redis as unknown as Redis;
+    client.defineCommand('fbTake', { numberOfKeys: 1, lua: LUA.take });
+    client.defineCommand('fbConsume', { numberOfKeys: 2, lua: LUA.consume });
+    client.defineCommand('fbConsumedBy', { numberOfKeys: 2, lua: LUA.consumedBy });
+    client.defineCommand('fbEpoch', { numberOfKeys: 1, lua: LUA.epoch });
+    client.defineCommand('fbUseInvitation', { numberOfKeys: 1, lua: LUA.useInvitation });
+    client.defineCommand('fbHit', { numberOfKeys: 1, lua: LUA.hit });
+    client.defineCommand('fbRelease', { numberOfKeys: 1, lua: LUA.release });
+    client.defineCommand('fbRemember', { numberOfKeys: 1, lua: LUA.remember });
     try {
-      await whenReady(redis);
+      await whenReady(client);
     } catch (err) {
-      redis.disconnect(); // stop ioredis from reconnecting forever
+      client.disconnect(); // stop ioredis from reconnecting forever
       const why = err instanceof Error ? err.message : String(err);
-      throw new Error(`Redis unreachable at ${safeUrl(url)}: ${why}`, { cause: err });
+      throw new Error(`Redis unreachable at ${describeTarget(t)}: ${why}`, { cause: err });
     }
     // After startup, errors surface as rejected commands (and a failing ping);
     // this listener only stops ioredis from printing every reconnect attempt.
-    redis.on('error', () => {});
-    return new RedisStore(redis, opts.auditCap ?? 100_000);
+    client.on('error', () => {});
+    const store = new RedisStore(redis, cluster, opts.auditCap ?? 100_000, opts.onStateLost ?? (() => {}));
+    try {
+      await store.checkEpochs(genesisNotBefore(opts.now ?? Date.now()), opts.now ?? Date.now());
+    } catch (err) {
+      client.disconnect();
+      throw err;
+    }
+    // Back after an outage: look at once whether Redis came back empty (a restart without
+    // persistence), so the loss is known before the next replay decision needs it.
+    client.on('ready', () => {
+      const now = Date.now();
+      store.checkEpochs(lossNotBefore(now), now).catch(() => {});
+    });
+    return store;
+  }
+
+  /** Creates missing epochs (notBefore as given) and learns every group's epoch id. */
+  private async checkEpochs(notBefore: number, now: number): Promise<void> {
+    const lost: number[] = [];
+    await Promise.all(
+      Array.from({ length: EPOCH_GROUPS }, async (_, g) => {
+        const reply = await this.redis.fbEpoch(epochKey(g), '', this.epochs.get(g) ?? '', newEpochId(), notBefore, now);
+        if (this.learn(g, reply)) lost.push(g);
+      }),
+    );
+    if (lost.length) this.reportLoss(lost);
+  }
+
+  /** Records the group's epoch id; true when the reply says the group lost its state. */
+  private learn(g: number, [, id, state]: EpochReply): boolean {
+    this.epochs.set(g, id);
+    return state === 'lost';
+  }
+
+  private reportLoss(groups: number[]): void {
+    this.onStateLost(`Redis lost its state (marker groups ${groups.join(',')}): tokens issued before now are refused at Enroll`);
+  }
+
+  /**
+   * A replay decision found its group's state lost: the rest of Redis (every group, so every
+   * Cluster master) most likely forgot too; mark every group now rather than at its own next
+   * decision, so tokens issued from now on (plus the skew margin) are accepted again everywhere.
+   */
+  private async afterDecision(g: number, reply: EpochReply, now: number): Promise<void> {
+    if (!this.learn(g, reply)) return;
+    this.reportLoss([g]);
+    await this.checkEpochs(lossNotBefore(now), now).catch(() => {});
+  }
+
+  /** Runs a command; "Redis unreachable" becomes the 503 store_unavailable. */
+  private async run<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw isRedisUnavailable(err) ? storeUnavailable(err) : err;
+    }
   }
 
   async putTransaction(tx: Transaction): Promise<void> {
-    await this.redis.set(`tx:${tx.state}`, JSON.stringify(tx), 'PX', ttl(tx.expiresAt, tx.createdAt));
+    await this.run(() => this.redis.set(`tx:${tx.state}`, JSON.stringify(tx), 'PX', ttl(tx.expiresAt, tx.createdAt)));
   }
 
   async getTransaction(state: string, now: number): Promise<Transaction | null> {
-    return liveTx(await this.redis.get(`tx:${state}`), now);
+    return liveTx(await this.run(() => this.redis.get(`tx:${state}`)), now);
   }
 
   async takeTransaction(state: string, now: number): Promise<Transaction | null> {
-    return liveTx(await this.redis.fbTake(`tx:${state}`), now);
+    return liveTx(await this.run(() => this.redis.fbTake(`tx:${state}`)), now);
   }
 
-  async consumedBy(jti: string, now: number): Promise<string | null> {
-    const [dev, exp] = await this.redis.hmget(`jti:${jti}`, 'dev', 'exp');
-    return dev !== null && exp !== null && Number(exp) > now ? dev : null;
+  /** ARGV shared by the epoch-checking scripts (see EPOCH_LUA). */
+  private epochArgs(g: number, now: number, issuedAt: number | undefined): (string | number)[] {
+    return [issuedAt === undefined ? '' : issuedAt, this.epochs.get(g) ?? '', newEpochId(), lossNotBefore(now), now];
   }
 
-  async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number): Promise<ConsumeResult> {
-    return this.redis.fbConsume(`jti:${jti}`, deviceId, expiresAt, now, ttl(expiresAt, now));
+  async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
+    const g = epochGroup(jti);
+    const reply = await this.run(() => this.redis.fbConsumedBy(epochKey(g), markerKey(g, jti), ...this.epochArgs(g, now, issuedAt)));
+    await this.afterDecision(g, reply, now);
+    return reply[0] === null ? null : String(reply[0]);
+  }
+
+  async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult> {
+    const g = epochGroup(jti);
+    const reply = await this.run(() =>
+      this.redis.fbConsume(epochKey(g), markerKey(g, jti), ...this.epochArgs(g, now, issuedAt), deviceId, expiresAt, ttl(expiresAt, now)),
+    );
+    await this.afterDecision(g, reply, now);
+    return reply[0] as ConsumeResult;
   }
 
   async putInvitation(inv: Invitation): Promise<void> {
     const { usedAt, ...data } = inv;
     const key = `inv:${inv.id}`;
-    await this.redis.multi()
-      .hset(key, 'data', JSON.stringify(data), 'exp', String(inv.expiresAt), 'used', usedAt === null ? '' : String(usedAt))
-      .pexpire(key, ttl(inv.expiresAt, inv.createdAt))
-      .exec()
-      .then(checkExec);
+    await this.run(() =>
+      this.redis.multi()
+        .hset(key, 'data', JSON.stringify(data), 'exp', String(inv.expiresAt), 'used', usedAt === null ? '' : String(usedAt))
+        .pexpire(key, ttl(inv.expiresAt, inv.createdAt))
+        .exec()
+        .then(checkExec),
+    );
   }
 
   async getInvitation(id: string, now: number): Promise<Invitation | null> {
-    const [data, used] = await this.redis.hmget(`inv:${id}`, 'data', 'used');
+    const [data, used] = await this.run(() => this.redis.hmget(`inv:${id}`, 'data', 'used'));
     if (data === null) return null;
     const inv = JSON.parse(data) as Omit<Invitation, 'usedAt'>;
     if (inv.expiresAt <= now) return null;
@@ -159,55 +341,55 @@ export class RedisStore implements Store {
   }
 
   async useInvitation(id: string, now: number): Promise<boolean> {
-    return (await this.redis.fbUseInvitation(`inv:${id}`, now)) === 1;
+    return (await this.run(() => this.redis.fbUseInvitation(`inv:${id}`, now))) === 1;
   }
 
   async hit(key: string, windowMs: number, now: number): Promise<number> {
     const win = Math.floor(now / windowMs);
-    return this.redis.fbHit(`ctr:${key}:${win}`, ttl((win + 1) * windowMs, now));
+    return this.run(() => this.redis.fbHit(`ctr:${key}:${win}`, ttl((win + 1) * windowMs, now)));
   }
 
   async count(key: string, windowMs: number, now: number): Promise<number> {
-    return Number((await this.redis.get(`ctr:${key}:${Math.floor(now / windowMs)}`)) ?? 0);
+    return Number((await this.run(() => this.redis.get(`ctr:${key}:${Math.floor(now / windowMs)}`))) ?? 0);
   }
 
   async release(key: string, windowMs: number, now: number): Promise<void> {
-    await this.redis.fbRelease(`ctr:${key}:${Math.floor(now / windowMs)}`);
+    await this.run(() => this.redis.fbRelease(`ctr:${key}:${Math.floor(now / windowMs)}`));
   }
 
   async rememberAddress(subject: string, address: string, expiresAt: number, now: number): Promise<void> {
-    await this.redis.fbRemember(`fam:${subject}`, address, expiresAt, now);
+    await this.run(() => this.redis.fbRemember(`fam:${subject}`, address, expiresAt, now));
   }
 
   async isFamiliarAddress(subject: string, address: string, now: number): Promise<boolean> {
-    const score = await this.redis.zscore(`fam:${subject}`, address);
+    const score = await this.run(() => this.redis.zscore(`fam:${subject}`, address));
     return score !== null && Number(score) > now;
   }
 
   async appendAudit(events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const last = await this.redis.incrby('audit:seq', events.length);
+    const last = await this.run(() => this.redis.incrby(AUDIT_SEQ, events.length));
     const m = this.redis.multi();
-    const touched = new Set<string>(['audit']);
+    const touched = new Set<string>([AUDIT]);
     events.forEach((e, i) => {
       // Zero-padded so members with equal scores sort by insertion order.
       const member = `${String(last - events.length + 1 + i).padStart(16, '0')}|${JSON.stringify(e)}`;
-      m.zadd('audit', e.at, member);
+      m.zadd(AUDIT, e.at, member);
       if (e.tenantId != null) {
-        m.zadd(`audit:t:${e.tenantId}`, e.at, member);
-        touched.add(`audit:t:${e.tenantId}`);
+        m.zadd(auditTenant(e.tenantId), e.at, member);
+        touched.add(auditTenant(e.tenantId));
       }
     });
     for (const key of touched) m.zremrangebyrank(key, 0, -(this.auditCap + 1));
-    checkExec(await m.exec());
+    checkExec(await this.run(() => m.exec()));
   }
 
   async listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]> {
     const limit = Math.max(0, Math.floor(opts.limit));
     if (limit === 0) return [];
-    const key = opts.tenantId === undefined ? 'audit' : `audit:t:${opts.tenantId}`;
+    const key = opts.tenantId === undefined ? AUDIT : auditTenant(opts.tenantId);
     const max = opts.before === undefined ? '+inf' : `(${opts.before}`;
-    const members = await this.redis.zrevrangebyscore(key, max, '-inf', 'LIMIT', 0, limit);
+    const members = await this.run(() => this.redis.zrevrangebyscore(key, max, '-inf', 'LIMIT', 0, limit));
     return members.map((m) => JSON.parse(m.slice(m.indexOf('|') + 1)) as AuditEvent);
   }
 
@@ -215,22 +397,64 @@ export class RedisStore implements Store {
    * Redis drops expired keys itself (PX TTLs); reads already ignore logically expired ones.
    * A user's familiar addresses share one key that lives as long as its newest member; expired
    * members are dropped whenever that user signs in again, and are never read as familiar.
+   * The periodic purge checks the epochs instead.
    */
-  async purgeExpired(_now: number): Promise<void> {}
+  async purgeExpired(now: number): Promise<void> {
+    // Also notices a Redis emptied without a reconnect (FLUSHALL, a failover to an empty replica).
+    await this.run(() => this.checkEpochs(lossNotBefore(now), now));
+  }
 
   async ping(): Promise<void> {
-    await this.redis.ping();
+    // No queueing while disconnected: /readyz is false exactly while Redis is unreachable.
+    if ((this.redis as unknown as Redis).status !== 'ready') throw storeUnavailable(new Error(`Redis connection is ${(this.redis as unknown as Redis).status}`));
+    await this.run(() => this.redis.ping());
+  }
+
+  /**
+   * Persistence as every master reports it (docs/operations.md): AOF is what keeps consumed
+   * markers across a restart; RDB snapshots alone lose the writes since the last one.
+   */
+  async durabilityWarnings(): Promise<string[]> {
+    const nodes: Redis[] = this.cluster ? this.cluster.nodes('master') : [this.redis as unknown as Redis];
+    const warnings: string[] = [];
+    for (const node of nodes) {
+      const where = this.cluster ? ` (${node.options.host}:${node.options.port})` : '';
+      try {
+        const aof = (await node.config('GET', 'appendonly')) as string[];
+        const save = (await node.config('GET', 'save')) as string[];
+        const fsync = (await node.config('GET', 'appendfsync')) as string[];
+        if (aof[1] !== 'yes') {
+          warnings.push(
+            (save[1] ? `Redis${where} persists only RDB snapshots (save "${save[1]}"): a restart loses the writes since the last one.`
+              : `Redis${where} has persistence off (appendonly no, save ""): a restart empties it.`) +
+              ' Fedbridge then refuses every token issued before the restart at Enroll (fail closed); set appendonly yes (appendfsync everysec or always).',
+          );
+        } else if (fsync[1] === 'no') {
+          warnings.push(`Redis${where} has appendonly yes but appendfsync no: a crash may lose recent writes; use everysec or always.`);
+        }
+      } catch (err) {
+        warnings.push(`could not check Redis persistence${where} (CONFIG GET refused: ${(err as Error).message}); make sure appendonly is yes.`);
+      }
+    }
+    return warnings;
   }
 
   async close(): Promise<void> {
-    if (this.redis.status === 'end') return;
+    const client = this.redis as unknown as Redis;
+    if (client.status === 'end') return;
     try {
-      await this.redis.quit();
+      await client.quit();
     } catch {
-      this.redis.disconnect(); // QUIT fails when already disconnected
+      client.disconnect(); // QUIT fails when already disconnected
     }
   }
 }
+
+const AUDIT = '{audit}';
+const AUDIT_SEQ = '{audit}:seq';
+const auditTenant = (tid: string) => `{audit}:t:${tid}`;
+const epochKey = (g: number) => `epoch:{m${g}}`;
+const markerKey = (g: number, jti: string) => `jti:{m${g}}:${jti}`;
 
 function liveTx(json: string | null, now: number): Transaction | null {
   if (json === null) return null;

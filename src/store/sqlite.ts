@@ -1,7 +1,9 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from './types.js';
+import { genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
+import { storeUnavailable } from './unavailable.js';
 
 // A row is live while expires_at > now; every read checks this so expiry does
 // not depend on purgeExpired having run.
@@ -28,7 +30,22 @@ CREATE TABLE IF NOT EXISTS audit (
   tenant_id TEXT, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at, id);
 CREATE INDEX IF NOT EXISTS audit_tenant_at ON audit (tenant_id, at, id);
+CREATE TABLE IF NOT EXISTS epoch (
+  one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL, not_before INTEGER NOT NULL,
+  created_at INTEGER NOT NULL);
 `;
+
+export interface SqliteStoreOptions {
+  /** The caller's clock at open: a new epoch starts in this second (src/store/epoch.ts). */
+  now?: number;
+  /** Called when the database file is found replaced or gone (for the log). */
+  onStateLost?: (detail: string) => void;
+}
+
+/** SQLite result codes that mean "cannot serve right now" (locked, disk or file trouble): 503. */
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CANTOPEN|FULL|READONLY|PROTOCOL|NOTADB|CORRUPT)/;
+const isSqliteUnavailable = (err: unknown) =>
+  err instanceof Error && (UNAVAILABLE.test((err as { code?: string }).code ?? '') || /database connection is not open/.test(err.message));
 
 interface InvitationRow {
   id: string;
@@ -45,16 +62,76 @@ const NO_BEFORE = Number.MAX_SAFE_INTEGER;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
-  private readonly db: Database.Database;
-  private readonly s;
-  private readonly consumeTx;
-  private readonly appendTx;
-  private readonly purgeTx;
+  private db: Database.Database;
+  private s!: ReturnType<SqliteStore['prepare']>;
+  private consumeTx!: ReturnType<SqliteStore['prepare']>['consumeTx'];
+  private appendTx!: ReturnType<SqliteStore['prepare']>['appendTx'];
+  private purgeTx!: ReturnType<SqliteStore['prepare']>['purgeTx'];
+  /** The epoch this instance works in, and the file it was read from (device and inode). */
+  private epoch!: { id: string; notBefore: number };
+  private fileId: string | null = null;
 
-  private constructor(db: Database.Database) {
+  private constructor(
+    db: Database.Database,
+    private readonly path: string,
+    private readonly onStateLost: (detail: string) => void,
+    now: number,
+  ) {
     this.db = db;
+    this.attach(db, genesisNotBefore(now), now);
+  }
+
+  /** Prepares the statements on `db` and reads (or creates) its epoch. */
+  private attach(db: Database.Database, notBefore: number, now: number): void {
+    const p2 = this.prepare(db);
+    this.s = p2;
+    this.consumeTx = p2.consumeTx;
+    this.appendTx = p2.appendTx;
+    this.purgeTx = p2.purgeTx;
+    db.prepare('INSERT OR IGNORE INTO epoch (one, id, not_before, created_at) VALUES (1, ?, ?, ?)').run(newEpochId(), notBefore, now);
+    const row = db.prepare<[], { id: string; not_before: number }>('SELECT id, not_before FROM epoch').get()!;
+    this.epoch = { id: row.id, notBefore: row.not_before };
+    this.fileId = this.currentFileId();
+  }
+
+  /** dev:inode of the file at `path` now; null for an in-memory database or a missing file. */
+  private currentFileId(): string | null {
+    if (this.path === ':memory:' || this.path === '') return null;
+    try {
+      const st = statSync(this.path);
+      return `${st.dev}:${st.ino}`;
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Before a replay decision: is the file at `path` still the one we have open? If it was
+   * deleted or replaced (restored, recreated by another process), markers written since by
+   * others are not in ours: reopen the file at `path` and treat it as a store that lost its state.
+   */
+  private ensureSameFile(now: number): void {
+    if (this.fileId === null) return;
+    const current = this.currentFileId();
+    if (current === this.fileId) return;
+    const known = this.epoch.id;
+    const old = this.db;
+    const db = SqliteStore.openDb(this.path);
+    this.db = db;
+    this.attach(db, lossNotBefore(now), now);
+    old.close();
+    if (this.epoch.id !== known) {
+      // Created by another process (or by us just now): raise its notBefore to the loss.
+      const nb = Math.max(this.epoch.notBefore, lossNotBefore(now));
+      db.prepare('UPDATE epoch SET not_before = max(not_before, ?)').run(nb);
+      this.epoch.notBefore = nb;
+    }
+    this.onStateLost(`the SQLite file ${this.path} was replaced or deleted: tokens issued before now are refused at Enroll`);
+  }
+
+  private prepare(db: Database.Database) {
     const p = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
-    this.s = {
+    const st = {
       putTx: p<[string, string, number]>(
         'INSERT OR REPLACE INTO transactions (state, data, expires_at) VALUES (?, ?, ?)'),
       getTx: p<[string, number], { data: string }>(
@@ -99,21 +176,25 @@ export class SqliteStore implements Store {
 
     // IMMEDIATE takes the write lock up front, so two processes sharing the
     // file cannot both see "not consumed" and both insert.
-    this.consumeTx = db.transaction((jti: string, deviceId: string, expiresAt: number, now: number): ConsumeResult => {
-      this.s.dropExpiredMarker.run(jti, now);
-      if (this.s.insertMarker.run(jti, deviceId, expiresAt).changes === 1) return 'consumed';
-      const bound = this.s.markerDevice.get(jti)!.device_id;
+    const epochNotBefore = p<[], { not_before: number }>('SELECT not_before FROM epoch');
+    const consumeTx = db.transaction((jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): ConsumeResult => {
+      // Read inside the write transaction: another process may have raised it.
+      if (issuedAt !== undefined && issuedAt < (epochNotBefore.get()?.not_before ?? Infinity)) return 'replayed';
+      st.dropExpiredMarker.run(jti, now);
+      if (st.insertMarker.run(jti, deviceId, expiresAt).changes === 1) return 'consumed';
+      const bound = st.markerDevice.get(jti)!.device_id;
       return deviceId !== '' && bound === deviceId ? 'retry' : 'replayed';
     });
-    this.appendTx = db.transaction((events: AuditEvent[]) => {
-      for (const e of events) this.s.addAudit.run(e.at, e.type, e.tenantId ?? null, JSON.stringify(e));
+    const appendTx = db.transaction((events: AuditEvent[]) => {
+      for (const e of events) st.addAudit.run(e.at, e.type, e.tenantId ?? null, JSON.stringify(e));
     });
-    this.purgeTx = db.transaction((now: number) => {
-      for (const st of this.s.purge) st.run(now);
+    const purgeTx = db.transaction((now: number) => {
+      for (const q of st.purge) q.run(now);
     });
+    return { ...st, epochNotBefore, consumeTx, appendTx, purgeTx };
   }
 
-  static open(path: string): SqliteStore {
+  private static openDb(path: string): Database.Database {
     const inMemory = path === ':memory:' || path === '';
     if (!inMemory) mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
@@ -122,93 +203,153 @@ export class SqliteStore implements Store {
       db.pragma('synchronous = NORMAL'); // safe with WAL; fsync at checkpoints only
       db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
-      return new SqliteStore(db);
+      return db;
     } catch (err) {
       db.close();
       throw err;
     }
   }
 
+  static open(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+    const db = SqliteStore.openDb(path);
+    try {
+      return new SqliteStore(db, path, opts.onStateLost ?? (() => {}), opts.now ?? Date.now());
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  /** Runs a statement; "SQLite cannot serve" (locked, I/O) becomes the 503 store_unavailable. */
+  private run<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw isSqliteUnavailable(err) ? storeUnavailable(err) : err;
+    }
+  }
+
   async putTransaction(tx: Transaction): Promise<void> {
-    this.s.putTx.run(tx.state, JSON.stringify(tx), tx.expiresAt);
+    return this.run(() => {
+      this.s.putTx.run(tx.state, JSON.stringify(tx), tx.expiresAt);
+    });
   }
 
   async getTransaction(state: string, now: number): Promise<Transaction | null> {
-    const row = this.s.getTx.get(state, now);
-    return row ? (JSON.parse(row.data) as Transaction) : null;
+    return this.run(() => {
+      const row = this.s.getTx.get(state, now);
+      return row ? (JSON.parse(row.data) as Transaction) : null;
+    });
   }
 
   async takeTransaction(state: string, now: number): Promise<Transaction | null> {
-    // Deleting an expired row is fine: nobody may have it anyway.
-    const row = this.s.takeTx.get(state);
-    return row && row.expires_at > now ? (JSON.parse(row.data) as Transaction) : null;
+    return this.run(() => {
+      // Deleting an expired row is fine: nobody may have it anyway.
+      const row = this.s.takeTx.get(state);
+      return row && row.expires_at > now ? (JSON.parse(row.data) as Transaction) : null;
+    });
   }
 
-  async consumedBy(jti: string, now: number): Promise<string | null> {
-    return this.s.consumedBy.get(jti, now)?.device_id ?? null;
+  async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
+    return this.run(() => {
+      this.ensureSameFile(now);
+      if (issuedAt !== undefined && issuedAt < (this.s.epochNotBefore.get()?.not_before ?? Infinity)) return '';
+      return this.s.consumedBy.get(jti, now)?.device_id ?? null;
+    });
   }
 
-  async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number): Promise<ConsumeResult> {
-    return this.consumeTx.immediate(jti, deviceId, expiresAt, now);
+  async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult> {
+    return this.run(() => {
+      this.ensureSameFile(now);
+      return this.consumeTx.immediate(jti, deviceId, expiresAt, now, issuedAt);
+    });
   }
 
   async putInvitation(inv: Invitation): Promise<void> {
-    this.s.putInv.run(inv.id, inv.tenantId, inv.upn, inv.ownership, inv.createdAt, inv.expiresAt, inv.usedAt);
+    return this.run(() => {
+      this.s.putInv.run(inv.id, inv.tenantId, inv.upn, inv.ownership, inv.createdAt, inv.expiresAt, inv.usedAt);
+    });
   }
 
   async getInvitation(id: string, now: number): Promise<Invitation | null> {
-    const r = this.s.getInv.get(id, now);
-    if (!r) return null;
-    return {
-      id: r.id, tenantId: r.tenant_id, upn: r.upn, ownership: r.ownership,
-      createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
-    };
+    return this.run(() => {
+      const r = this.s.getInv.get(id, now);
+      if (!r) return null;
+      return {
+        id: r.id, tenantId: r.tenant_id, upn: r.upn, ownership: r.ownership,
+        createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
+      };
+    });
   }
 
   async useInvitation(id: string, now: number): Promise<boolean> {
-    return this.s.useInv.run(now, id, now).changes === 1;
+    return this.run(() => {
+      return this.s.useInv.run(now, id, now).changes === 1;
+    });
   }
 
   async hit(key: string, windowMs: number, now: number): Promise<number> {
-    const win = Math.floor(now / windowMs);
-    return this.s.hit.get(`${key}:${win}`, (win + 1) * windowMs)!.count;
+    return this.run(() => {
+      const win = Math.floor(now / windowMs);
+      return this.s.hit.get(`${key}:${win}`, (win + 1) * windowMs)!.count;
+    });
   }
 
   async count(key: string, windowMs: number, now: number): Promise<number> {
-    return this.s.count.get(`${key}:${Math.floor(now / windowMs)}`, now)?.count ?? 0;
+    return this.run(() => {
+      return this.s.count.get(`${key}:${Math.floor(now / windowMs)}`, now)?.count ?? 0;
+    });
   }
 
   async release(key: string, windowMs: number, now: number): Promise<void> {
-    this.s.release.run(`${key}:${Math.floor(now / windowMs)}`);
+    return this.run(() => {
+      this.s.release.run(`${key}:${Math.floor(now / windowMs)}`);
+    });
   }
 
   async rememberAddress(subject: string, address: string, expiresAt: number, _now: number): Promise<void> {
-    this.s.remember.run(subject, address, expiresAt);
+    return this.run(() => {
+      this.s.remember.run(subject, address, expiresAt);
+    });
   }
 
   async isFamiliarAddress(subject: string, address: string, now: number): Promise<boolean> {
-    return this.s.familiar.get(subject, address, now) !== undefined;
+    return this.run(() => {
+      return this.s.familiar.get(subject, address, now) !== undefined;
+    });
   }
 
   async appendAudit(events: AuditEvent[]): Promise<void> {
-    if (events.length > 0) this.appendTx(events);
+    return this.run(() => {
+      if (events.length > 0) this.appendTx(events);
+    });
   }
 
   async listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]> {
-    const limit = Math.max(0, Math.floor(opts.limit));
-    const before = opts.before ?? NO_BEFORE;
-    const rows = opts.tenantId === undefined
-      ? this.s.listAudit.all(before, limit)
-      : this.s.listAuditTenant.all(opts.tenantId, before, limit);
-    return rows.map((r) => JSON.parse(r.event) as AuditEvent);
+    return this.run(() => {
+      const limit = Math.max(0, Math.floor(opts.limit));
+      const before = opts.before ?? NO_BEFORE;
+      const rows = opts.tenantId === undefined
+        ? this.s.listAudit.all(before, limit)
+        : this.s.listAuditTenant.all(opts.tenantId, before, limit);
+      return rows.map((r) => JSON.parse(r.event) as AuditEvent);
+    });
   }
 
   async purgeExpired(now: number): Promise<void> {
-    this.purgeTx(now);
+    return this.run(() => {
+      this.purgeTx(now);
+    });
   }
 
   async ping(): Promise<void> {
-    this.s.ping.get();
+    this.run(() => this.s.ping.get());
+  }
+
+  async durabilityWarnings(): Promise<string[]> {
+    return this.fileId === null && (this.path === ':memory:' || this.path === '')
+      ? ['the SQLite store is in memory: a restart forgets every consumed token (Fedbridge then refuses older tokens at Enroll)']
+      : [];
   }
 
   async close(): Promise<void> {

@@ -66,10 +66,18 @@ export interface Store {
   /** Atomically reads and deletes: exactly one caller ever gets a given transaction. */
   takeTransaction(state: string, now: number): Promise<Transaction | null>;
 
-  /** Is this token (by jti) consumed? Returns the bound deviceId ('' for none) or null if not consumed. */
-  consumedBy(jti: string, now: number): Promise<string | null>;
-  /** Atomically consumes a token, binding it to deviceId ('' for none), kept until expiresAt. */
-  consumeToken(jti: string, deviceId: string, expiresAt: number, now: number): Promise<ConsumeResult>;
+  /**
+   * Is this token (by jti) consumed? Returns the bound deviceId ('' for none) or null if not consumed.
+   * With `issuedAt` (the token's iat in epoch ms): a token issued before the store's epoch
+   * (src/store/epoch.ts: the store may have forgotten its consumption) answers '' (consumed, no device).
+   */
+  consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null>;
+  /**
+   * Atomically consumes a token, binding it to deviceId ('' for none), kept until expiresAt.
+   * With `issuedAt` (the token's iat in epoch ms): a token issued before the store's epoch answers
+   * 'replayed' (fail closed when the store lost its state). Without it, no epoch check is made.
+   */
+  consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult>;
 
   putInvitation(inv: Invitation): Promise<void>;
   getInvitation(id: string, now: number): Promise<Invitation | null>;
@@ -99,7 +107,9 @@ export interface Store {
 
   /** Deletes expired transactions, markers, counters, invitations and familiar addresses. */
   purgeExpired(now: number): Promise<void>;
-  /** Cheap round trip for /readyz. */
+  /** Cheap round trip for /readyz; rejects at once while the store is unreachable. */
   ping(): Promise<void>;
+  /** What makes this store forget on a restart (persistence off, in-memory); logged at start-up. */
+  durabilityWarnings(): Promise<string[]>;
   close(): Promise<void>;
 }

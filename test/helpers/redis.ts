@@ -1,7 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 
 /** A port nothing listens on right now (the OS picks it; we close it again). */
 export function freePort(): Promise<number> {
@@ -51,9 +53,9 @@ function pingOnce(port: number): Promise<boolean> {
   });
 }
 
-async function launch(bin: string): Promise<{ port: number; proc: ChildProcess }> {
-  const port = await freePort();
-  const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+async function launch(bin: string, fixedPort?: number, extra: string[] = []): Promise<{ port: number; proc: ChildProcess }> {
+  const port = fixedPort ?? (await freePort());
+  const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -85,18 +87,115 @@ function stopProcess(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts a throwaway redis-server (no persistence) on a free local port. */
-export async function startRedis(): Promise<{ url: string; stop(): Promise<void> }> {
+export interface TestRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Starts a new, empty redis-server on the same port (after stop): a restart without persistence. */
+  restart(): Promise<void>;
+}
+
+/**
+ * Starts a throwaway redis-server (no persistence) on a free local port. `args` are added to
+ * the command line (later options win: `--appendonly yes` turns AOF on).
+ */
+export async function startRedis(opts: { args?: string[] } = {}): Promise<TestRedis> {
   const bin = findRedisServer();
   let lastErr: unknown;
   // The free port can be taken between probing and binding; try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const { port, proc } = await launch(bin);
-      return { url: `redis://127.0.0.1:${port}`, stop: () => stopProcess(proc) };
+      let { port, proc } = await launch(bin, undefined, opts.args);
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        port,
+        stop: () => stopProcess(proc),
+        async restart() {
+          await stopProcess(proc);
+          ({ port, proc } = await launch(bin, port, opts.args));
+        },
+      };
     } catch (err) {
       lastErr = err;
     }
   }
   throw lastErr;
+}
+
+function findRedisCli(): string {
+  const server = findRedisServer();
+  const cli = join(dirname(server), 'redis-cli');
+  accessSync(cli, constants.X_OK);
+  return cli;
+}
+
+/** Asks one node for `CLUSTER INFO` over a raw socket; true when cluster_state:ok. */
+function clusterOk(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    let buf = '';
+    const finish = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => finish(false));
+    sock.once('error', () => finish(false));
+    sock.once('connect', () => sock.write('CLUSTER INFO\r\n'));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      if (buf.includes('cluster_known_nodes')) finish(buf.includes('cluster_state:ok'));
+    });
+  });
+}
+
+export interface TestRedisCluster {
+  /** Seed nodes as host:port (the `store.cluster` config shape). */
+  nodes: string[];
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A real Redis Cluster of `masters` masters (no replicas) on free loopback ports: each
+ * redis-server with `--cluster-enabled yes` and its own bus port, joined by
+ * `redis-cli --cluster create … --cluster-yes`; resolves once every node says cluster_state:ok.
+ */
+export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> {
+  const bin = findRedisServer();
+  const cli = findRedisCli();
+  const dir = await mkdtemp(join(tmpdir(), 'fedbridge-cluster-'));
+  const procs: ChildProcess[] = [];
+  const ports: number[] = [];
+  const stop = async () => {
+    await Promise.all(procs.map(stopProcess));
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const busPort = await freePort();
+      const { port, proc } = await launch(bin, undefined, [
+        '--cluster-enabled', 'yes', '--cluster-port', String(busPort),
+        '--cluster-config-file', join(dir, `nodes-${i}.conf`), '--dir', dir, '--cluster-node-timeout', '2000',
+      ]);
+      procs.push(proc);
+      ports.push(port);
+    }
+    const nodes = ports.map((p) => `127.0.0.1:${p}`);
+    await new Promise<void>((resolve, reject) => {
+      execFile(cli, ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`redis-cli --cluster create failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(),
+      );
+    });
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const states = await Promise.all(ports.map(clusterOk));
+      if (states.every(Boolean)) break;
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { nodes, ports, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
