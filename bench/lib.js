@@ -75,7 +75,10 @@ export function forkChild(script, args, { stdio = ['ignore', 'inherit', 'inherit
 
 /** Starts bench/servers.js with `kind` (fedbridge | baseline). */
 export function startChild(kind, extra = {}) {
-  return forkChild('./servers.js', [kind, JSON.stringify(extra)], { name: `${kind} server` }).ready;
+  // Its stdout (Fedbridge's JSON log) is a pipe, drained here and thrown away, as a log shipper would read it.
+  const { child, ready } = forkChild('./servers.js', [kind, JSON.stringify(extra)], { name: `${kind} server`, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  child.stdout.resume();
+  return ready;
 }
 
 export const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));

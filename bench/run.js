@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 const modules = ['./mint.js', './introspect.js', './oidc-cpu.js', './xml-amplification.js'].filter((m) => existsSync(new URL(m, import.meta.url)));
 modules.push('./password-burst.js'); // issue #7 finding 6
 modules.push('./wstrust-cpu.js'); // issue #8: wstrust CPU per sign-in vs the AD FS fixture
+modules.push('./federation-cpu.js'); // issue #8: saml and wsfed CPU per sign-in vs their IdP fixtures
+modules.push('./password-cpu.js'); // issue #11: local CPU per sign-in, password sign-ins per second per core
 const only = process.argv[2];
 let failed = false;
 for (const m of modules) {

@@ -1,5 +1,8 @@
 // Child process for the HTTP benches: either Fedbridge (demo config) or a bare node:http
 // server doing the same jwtVerify. Reports its port and a token over IPC.
+// Fedbridge logs as in production (info: one access-log line per request) to its stdout,
+// a pipe the parent drains: `fedbridge` with the shipped logger (lines gathered, written in
+// batches), `fedbridge-oldlog` with pino's default stdout (one write per line: the logger before issue #11).
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +11,7 @@ import { pino } from 'pino';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { loadConfig } from '../dist/src/config/load.js';
 import { createService } from '../dist/src/service.js';
+import { createLogger } from '../dist/src/log.js';
 import { upstreamKinds } from '../dist/src/upstreams/registry.js';
 import { mintToken } from '../dist/src/tokens/mint.js';
 
@@ -16,12 +20,13 @@ const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-'));
 const env = { HOST: '127.0.0.1', PORT: '0', FEDBRIDGE_DATA: join(dir, 'data'), FEDBRIDGE_KEYS: join(dir, 'keys') };
 const config = loadConfig(undefined, env, { kinds: upstreamKinds });
 config.limits = { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 };
-const service = await createService(config, { log: pino({ level: 'silent' }) });
+const log = kind === 'fedbridge' ? createLogger(config.log.level) : kind === 'fedbridge-oldlog' ? createLogger(config.log.level, pino.destination({ dest: 1 })) : pino({ level: 'silent' });
+const service = await createService(config, { log });
 const now = Date.now();
 const identity = { subject: 'alice', upn: 'alice@example.com', groups: [], amr: ['pwd'], authTime: Math.floor(now / 1000), idp: { kind: 'local', id: 'demo-local' } };
 
 let server;
-if (kind === 'fedbridge') {
+if (kind.startsWith('fedbridge')) {
   server = service.app.listen(0, '127.0.0.1');
 } else if (kind === 'koa') {
   // The framework floor: Koa + @koa/router + the same body parser around the same jwtVerify.
