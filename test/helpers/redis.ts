@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -198,4 +198,55 @@ export async function startRedisCluster(masters = 3): Promise<TestRedisCluster> 
     await stop();
     throw err;
   }
+}
+
+export interface TestRedisSentinel {
+  /** Sentinel addresses as host:port (the `store.sentinels` config shape). */
+  sentinels: string[];
+  name: string;
+  master: TestRedis;
+  stop(): Promise<void>;
+}
+
+/**
+ * One master watched by one Sentinel (`redis-server <conf> --sentinel`; Debian ships no
+ * separate redis-sentinel binary): enough to prove the store finds its master through Sentinel.
+ */
+export async function startRedisSentinel(name = 'fedbridge'): Promise<TestRedisSentinel> {
+  const bin = findRedisServer();
+  const master = await startRedis();
+  const dir = await mkdtemp(join(tmpdir(), 'fedbridge-sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  // Sentinel rewrites its config file, so it must be writable; the port comes from the command line.
+  await writeFile(conf, `sentinel monitor ${name} 127.0.0.1 ${master.port} 1\nsentinel down-after-milliseconds ${name} 1000\n`);
+  let proc: ChildProcess | null = null;
+  const stop = async () => {
+    if (proc) await stopProcess(proc);
+    await master.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    const started = await launchSentinel(bin, conf);
+    proc = started.proc;
+    return { sentinels: [`127.0.0.1:${started.port}`], name, master, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function launchSentinel(bin: string, conf: string): Promise<{ port: number; proc: ChildProcess }> {
+  const port = await freePort();
+  const proc = spawn(bin, [conf, '--sentinel', '--port', String(port), '--bind', '127.0.0.1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  proc.stdout?.on('data', (d) => (output += d));
+  proc.stderr?.on('data', (d) => (output += d));
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`redis sentinel exited (code ${proc.exitCode})\n${output}`);
+    if (await pingOnce(port)) return { port, proc };
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`redis sentinel on port ${port} did not answer PING within 10 s\n${output}`);
 }
