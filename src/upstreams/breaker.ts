@@ -25,7 +25,11 @@ export interface BreakerOptions {
   now: () => number;
 }
 
-export const BREAKER_DEFAULTS: Readonly<Omit<BreakerOptions, 'now'>> = { failures: 5, coolDownMs: 30_000 };
+/**
+ * Ten in a row: a burst of sign-ins against a dead IdP trips it within one deadline, while a few
+ * unlucky timeouts of a live one (or a run of refused cases in a test suite) do not.
+ */
+export const BREAKER_DEFAULTS: Readonly<Omit<BreakerOptions, 'now'>> = { failures: 10, coolDownMs: 30_000 };
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
