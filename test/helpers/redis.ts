@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -101,24 +101,33 @@ export interface TestRedis {
  */
 export async function startRedis(opts: { args?: string[] } = {}): Promise<TestRedis> {
   const bin = findRedisServer();
+  // Its own working directory: a snapshot or AOF never lands in the checkout (where every
+  // later redis-server started there would load it).
+  const dir = await mkdtemp(join(tmpdir(), 'fedbridge-redis-'));
+  const args = ['--dir', dir, ...(opts.args ?? [])];
   let lastErr: unknown;
   // The free port can be taken between probing and binding; try a few.
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      let { port, proc } = await launch(bin, undefined, opts.args);
+      let { port, proc } = await launch(bin, undefined, args);
       return {
         url: `redis://127.0.0.1:${port}`,
         port,
-        stop: () => stopProcess(proc),
+        async stop() {
+          await stopProcess(proc);
+          await rm(dir, { recursive: true, force: true });
+        },
         async restart() {
           await stopProcess(proc);
-          ({ port, proc } = await launch(bin, port, opts.args));
+          await mkdir(dir, { recursive: true }); // stop() may have removed it
+          ({ port, proc } = await launch(bin, port, args));
         },
       };
     } catch (err) {
       lastErr = err;
     }
   }
+  await rm(dir, { recursive: true, force: true });
   throw lastErr;
 }
 
