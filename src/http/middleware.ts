@@ -20,6 +20,10 @@ export function requestId() {
 }
 
 export function accessLog(deps: AppDeps) {
+  // One line per request: its fields are fixed and already safe (a validated request id, the
+  // path with its query redacted, status, time, address), so it skips the redaction pass, which
+  // cost two thirds of the line (bench/introspect.js; every other log line keeps it).
+  const access = deps.log.child({}, { redact: [] });
   return async (ctx: Context, next: Next) => {
     const start = process.hrtime.bigint();
     try {
@@ -28,7 +32,7 @@ export function accessLog(deps: AppDeps) {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       deps.metrics.httpDuration.observe({ route: String(route), method: ctx.method, status: String(ctx.status) }, ms / 1000);
-      deps.log.info(
+      access.info(
         { reqId: ctx.state.requestId, method: ctx.method, url: redactUrl(ctx.originalUrl), status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip },
         'request',
       );
