@@ -22,6 +22,7 @@ export { REFUSALS, buildRefusalFault } from '../soap/refusals.js';
 export { SOAP_FAULT_HTTP_STATUS } from '../soap/faults.js';
 export { FAULT_FOR_ERROR, faultCodeFor } from './fault.js';
 export { MDM_SCOPE, entraIssuers } from './entra.js';
+export { sqliteReplayStore, redisReplayStore, type ClosableReplayStore } from './stores.js';
 
 export interface EntraVerifyOptions {
   /** Entra's JWKS (https://login.microsoftonline.com/common/discovery/v2.0/keys), a key set, or a resolver. */
