@@ -7,10 +7,10 @@ import { z } from 'zod';
  */
 export const assertionClaimsSchema = z
   .object({
-    upn: z.string().min(1).optional(),
-    email: z.string().min(1).optional(),
-    name: z.string().min(1).optional(),
-    groups: z.string().min(1).optional(),
+    upn: z.string().min(1).optional().describe('the attribute holding the user name (default: the AD FS UPN claim, then the NameID)'),
+    email: z.string().min(1).optional().describe('the attribute holding the email address'),
+    name: z.string().min(1).optional().describe('the attribute holding the display name'),
+    groups: z.string().min(1).optional().describe('the attribute holding the groups'),
   })
   .strict()
   .default({});

@@ -22,23 +22,25 @@ export function isCompletePasswordHash(hash: string): boolean {
 
 export const localSchema = z
   .object({
-    kind: z.literal('local'),
-    id: z.string().optional(),
+    kind: z.literal('local').describe('users listed in this file; the password page is Fedbridge\'s own (demos, labs)'),
+    id: z.string().optional().describe("the IdP's id in the token's idp claim (default <tenant>-local)"),
     users: z
       .array(
         z
           .object({
-            upn: z.string().min(3),
-            name: z.string().optional(),
-            email: z.string().optional(),
+            upn: z.string().min(3).describe('the user name typed on the page and put in the token'),
+            name: z.string().optional().describe("the token's name"),
+            email: z.string().optional().describe("the token's email (default the upn)"),
             passwordHash: z
               .string()
-              .refine(isCompletePasswordHash, 'must be a complete hash from `fedbridge user hash-password` (scrypt$N$r$p$salt$key)'),
-            groups: z.array(z.string()).default([]),
+              .refine(isCompletePasswordHash, 'must be a complete hash from `fedbridge user hash-password` (scrypt$N$r$p$salt$key)')
+              .describe('scrypt hash, exactly as `fedbridge user hash-password` prints it'),
+            groups: z.array(z.string()).default([]).describe("the user's groups (policy.allowedGroups)"),
           })
           .strict(),
       )
-      .min(1, 'a local IdP needs at least one user'),
+      .min(1, 'a local IdP needs at least one user')
+      .describe('the users'),
   })
   .strict();
 

@@ -5,34 +5,36 @@ import type { KindProblem } from '../types.js';
 
 export const oidcSchema = z
   .object({
-    kind: z.literal('oidc'),
-    id: z.string().optional(),
-    issuer: secureUrl,
-    clientId: z.string().min(1),
-    clientSecret: z.string().optional(),
+    kind: z.literal('oidc').describe('OpenID Connect: Entra ID, AD FS 2016+, any OpenID provider (docs/oidc.md)'),
+    id: z.string().optional().describe("the IdP's id in the token's idp claim (default <tenant>-oidc)"),
+    issuer: secureUrl.describe('the issuer; discovery at <issuer>/.well-known/openid-configuration ({tenantid} for Entra multi-tenant)'),
+    clientId: z.string().min(1).describe("Fedbridge's client (application) id at the IdP"),
+    clientSecret: z.string().optional().describe('client secret (not with private_key_jwt); write it as ${ENV}'),
     tokenEndpointAuthMethod: z
       .enum(['client_secret_post', 'client_secret_basic', 'private_key_jwt'])
-      .default('client_secret_basic'),
-    scopes: z.array(z.string()).default(['openid', 'profile', 'email']),
+      .default('client_secret_basic')
+      .describe('how Fedbridge authenticates at the token endpoint'),
+    scopes: z.array(z.string()).default(['openid', 'profile', 'email']).describe('scopes asked for'),
     claims: z
       .object({
-        upn: z.string().default('preferred_username'),
-        email: z.string().default('email'),
-        name: z.string().default('name'),
-        groups: z.string().default('groups'),
+        upn: z.string().default('preferred_username').describe('the ID token claim holding the user name'),
+        email: z.string().default('email').describe('the claim holding the email address'),
+        name: z.string().default('name').describe('the claim holding the display name'),
+        groups: z.string().default('groups').describe('the claim holding the groups'),
       })
       .strict()
-      .default({ upn: 'preferred_username', email: 'email', name: 'name', groups: 'groups' }),
+      .default({ upn: 'preferred_username', email: 'email', name: 'name', groups: 'groups' })
+      .describe('where each identity field comes from'),
     /** Entra multi-tenant: the tids allowed when the issuer has a {tenantid} template. */
-    allowedTenantIds: z.array(z.string()).default([]),
-    domainHint: z.string().optional(),
-    prompt: z.string().optional(),
-    responseMode: z.enum(['query', 'form_post']).default('query'),
-    acrValues: z.string().optional(),
+    allowedTenantIds: z.array(z.string()).default([]).describe('Entra tenant ids accepted from a multi-tenant issuer (required there)'),
+    domainHint: z.string().optional().describe('domain_hint sent to the IdP'),
+    prompt: z.string().optional().describe('prompt sent to the IdP (e.g. login, select_account)'),
+    responseMode: z.enum(['query', 'form_post']).default('query').describe('how the IdP returns to /callback/oidc'),
+    acrValues: z.string().optional().describe('acr_values sent to the IdP'),
     /** An acr value that counts as MFA when amr does not say so. */
-    mfaAcr: z.string().optional(),
+    mfaAcr: z.string().optional().describe('an acr value that counts as MFA when amr does not say so'),
     // Below the server's 30 s no-traffic limit (README), so a slow IdP still ends in a 504 page.
-    timeoutMs: z.number().int().positive().max(25_000).default(10_000),
+    timeoutMs: z.number().int().positive().max(25_000).default(10_000).describe('deadline of each call to the IdP'),
   })
   .strict();
 

@@ -6,22 +6,22 @@ import type { KindProblem } from '../types.js';
 
 export const samlSchema = z
   .object({
-    kind: z.literal('saml'),
-    id: z.string().optional(),
+    kind: z.literal('saml').describe('SAML 2.0 Web SSO (AD FS, Shibboleth, Okta, SimpleSAMLphp; docs/adfs.md)'),
+    id: z.string().optional().describe("the IdP's id in the token's idp claim (default <tenant>-saml)"),
     /** IdP metadata, fetched and refreshed; or `metadataFile`. */
-    metadataUrl: secureUrl.optional(),
-    metadataFile: z.string().min(1).optional(),
+    metadataUrl: secureUrl.optional().describe('IdP metadata, fetched and refreshed (or metadataFile)'),
+    metadataFile: z.string().min(1).optional().describe('IdP metadata from a file (or metadataUrl)'),
     /** This SP's entity ID; default `<publicUrl>/saml/<tenant>`. */
-    entityId: z.string().min(1).optional(),
-    wantEncryptedAssertions: z.boolean().default(false),
-    signAuthnRequests: z.boolean().default(false),
-    spKeyFile: z.string().min(1).optional(),
-    spCertFile: z.string().min(1).optional(),
+    entityId: z.string().min(1).optional().describe("this SP's entity ID (default <publicUrl>/saml/<tenant>)"),
+    wantEncryptedAssertions: z.boolean().default(false).describe('ask for encrypted assertions (to the SP certificate)'),
+    signAuthnRequests: z.boolean().default(false).describe('sign the AuthnRequests'),
+    spKeyFile: z.string().min(1).optional().describe("the SP's RSA private key (default: generated in keys.dir)"),
+    spCertFile: z.string().min(1).optional().describe("the SP's certificate, with spKeyFile"),
     /** Asks the IdP to authenticate again rather than reuse its session. */
-    forceAuthn: z.boolean().default(false),
-    clockSkewSeconds: clockSkewSchema,
-    claims: assertionClaimsSchema,
-    timeoutMs: timeoutSchema,
+    forceAuthn: z.boolean().default(false).describe('ask the IdP to authenticate again rather than reuse its session'),
+    clockSkewSeconds: clockSkewSchema.describe('tolerance on NotBefore/NotOnOrAfter'),
+    claims: assertionClaimsSchema.describe('attribute names for upn, email, name, groups (default: the AD FS claim URIs; upn falls back to the NameID)'),
+    timeoutMs: timeoutSchema.describe('deadline of each call to the IdP'),
   })
   .strict();
 

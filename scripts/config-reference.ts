@@ -1,0 +1,132 @@
+/**
+ * docs/configuration.md, generated from the zod schema that validates the file (src/config/schema.ts
+ * and each kind's src/upstreams/<kind>/config.ts) through its JSON Schema (`z.toJSONSchema`):
+ * every key with its type, default and the one-line meaning given by its `.describe()`.
+ * `npm run docs:config` writes it; test/config/reference.test.ts fails when it is out of date.
+ */
+import { z } from 'zod';
+import { configSchema } from '../src/config/schema.js';
+
+interface JsonSchema {
+  type?: string | string[];
+  description?: string;
+  default?: unknown;
+  const?: unknown;
+  enum?: unknown[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minItems?: number;
+  pattern?: string;
+}
+
+export interface Row {
+  key: string;
+  type: string;
+  default: string;
+  required: boolean;
+  description: string | undefined;
+}
+
+const code = (s: string) => `\`${s.replaceAll('|', '\\|')}\``;
+const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+
+function variants(s: JsonSchema): JsonSchema[] | null {
+  const list = s.oneOf ?? s.anyOf;
+  return list && list.every((v) => v.properties?.kind?.const !== undefined) ? list : null;
+}
+
+function typeOf(s: JsonSchema): string {
+  if (s.const !== undefined) return code(show(s.const));
+  if (s.enum) return s.enum.map((v) => code(show(v))).join(' \\| ');
+  if (variants(s)) return `object, by ${code('kind')}`;
+  const list = s.oneOf ?? s.anyOf;
+  if (list) return list.map(typeOf).join(' or ');
+  if (s.type === 'array') return `list of ${s.items ? typeOf(s.items) : 'values'}`;
+  const t = Array.isArray(s.type) ? s.type.join(' or ') : (s.type ?? 'any');
+  if (t === 'integer' || t === 'number') {
+    const bound = (v: number | undefined) => (v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined);
+    const min = bound(s.minimum) ?? (bound(s.exclusiveMinimum) !== undefined && t === 'integer' ? s.exclusiveMinimum! + 1 : undefined);
+    const max = bound(s.maximum);
+    if (min !== undefined && max !== undefined) return `${t} ${min}–${max}`;
+    if (min !== undefined) return `${t} ≥ ${min}`;
+    if (max !== undefined) return `${t} ≤ ${max}`;
+  }
+  return t;
+}
+
+/** The rows below `prefix`, depth first; a kind-discriminated union adds its variants' keys with their kind. */
+function walk(s: JsonSchema, prefix: string, rows: Row[], note = ''): void {
+  const add = (key: string, p: JsonSchema, required: boolean) => {
+    rows.push({
+      key,
+      type: typeOf(p),
+      default: p.default === undefined ? '' : code(show(p.default)),
+      required,
+      description: [note, p.description].filter(Boolean).join(' ') || undefined,
+    });
+  };
+  const props = s.properties ?? {};
+  for (const [name, p] of Object.entries(props)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    const required = (s.required ?? []).includes(name);
+    if (note && name === 'kind') continue; // said once, on the union's own row
+    add(key, p, required);
+    const vs = variants(p);
+    if (vs) {
+      // `idp` has a section per kind (below); other unions list their variants' keys inline.
+      if (name === 'idp') continue;
+      const names = vs.map((v) => code(show(v.properties!.kind.const)));
+      rows.push({ key: `${key}.kind`, type: names.join(' \\| '), default: '', required: true, description: 'which of the variants below this is' });
+      for (const v of vs) walk(v, key, rows, `(${code(`kind: ${show(v.properties!.kind.const)}`)})`);
+    } else if (p.type === 'object' || p.properties) walk(p, key, rows);
+    else if (p.type === 'array' && p.items?.properties) walk(p.items, `${key}[]`, rows);
+  }
+}
+
+export function configRows(): { main: Row[]; kinds: Array<{ kind: string; rows: Row[] }> } {
+  const schema = z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const main: Row[] = [];
+  walk(schema, '', main);
+  const idp = schema.properties!.tenants.items!.properties!.idp;
+  const kinds = variants(idp)!.map((v) => {
+    const rows: Row[] = [];
+    walk(v, 'tenants[].idp', rows);
+    return { kind: show(v.properties!.kind.const), rows };
+  });
+  return { main, kinds };
+}
+
+function table(rows: Row[]): string {
+  const lines = ['| key | type | default | meaning |', '|---|---|---|---|'];
+  for (const r of rows) {
+    // Plain text in a Markdown table: no cell breaks, no HTML tags (`<tenant>` would vanish).
+    const meaning = (r.description ?? '').replaceAll('|', '\\|').replaceAll('\n', ' ').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+    lines.push(`| ${code(r.key)}${r.required ? ' (required)' : ''} | ${r.type} | ${r.default} | ${meaning} |`);
+  }
+  return lines.join('\n');
+}
+
+export function configReference(): string {
+  const { main, kinds } = configRows();
+  return [
+    '# Configuration reference',
+    '',
+    '<!-- Generated by `npm run docs:config` from the zod schema (src/config/schema.ts, src/upstreams/<kind>/config.ts). Do not edit: change the `.describe()` texts and run it again. -->',
+    '',
+    'Every key of the configuration file (YAML or JSON; contract §2 in the README), with its type, its default',
+    'when it has one, and what it means. A `(required)` key must be written whenever its parent is; the',
+    'others may be left out. Any string may be written as `${ENV_NAME}` (substituted at start-up); secrets',
+    'should be: `fedbridge config check` warns about secrets written inline, and refuses placeholders left from',
+    'an example (`<tenant-id>`, `...`, `changeme`). `tenants[]` means each entry of the `tenants` list.',
+    '',
+    table(main),
+    '',
+    ...kinds.flatMap(({ kind, rows }) => [`## \`tenants[].idp\` with \`kind: ${kind}\``, '', table(rows), '']),
+  ].join('\n');
+}
