@@ -29,7 +29,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** Keys whose value is prose for people: dots and brackets there are text, not placeholders. */
 const FREE_TEXT_KEYS = new Set(['displayName', 'signInText']);
 /** Keys holding secrets (docs/configuration.md): never echoed, and expected as `${ENV}`. */
-const SECRET_KEYS = new Set(['clientSecret', 'secret', 'token']);
+const SECRET_KEYS = new Set(['clientSecret', 'secret', 'token', 'password']);
 const PLACEHOLDER_WORD = /change[-_ ]?me|replace[-_ ]?me/i;
 const ANGLE_PLACEHOLDER = /<[A-Za-z][A-Za-z0-9 ._-]{0,40}>/;
 
@@ -84,6 +84,7 @@ export function inlineSecretWarnings(written: unknown): string[] {
     }
   };
   (Array.isArray(obj.enrollmentServers) ? obj.enrollmentServers : []).forEach((s, i) => isRecord(s) && check(s.secret, ['enrollmentServers', i, 'secret']));
+  if (isRecord(obj.store)) check(obj.store.password, ['store', 'password']);
   if (isRecord(obj.admin)) check(obj.admin.token, ['admin', 'token']);
   if (isRecord(obj.metrics)) check(obj.metrics.token, ['metrics', 'token']);
   (Array.isArray(obj.tenants) ? obj.tenants : []).forEach((t, i) => {
