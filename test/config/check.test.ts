@@ -166,6 +166,15 @@ describe('secrets written inline: a warning, exit 0', () => {
     // The warning never carries the secret.
     expect(r.err).not.toMatch(/0123456789/);
   });
+
+  it("store.password (Redis Sentinel or Cluster) too; written as ${ENV} it is not warned about", async () => {
+    const store = (password: string) => ({ kind: 'redis', cluster: ['127.0.0.1:7000'], password });
+    const inline = await check(file([tenant(oidc())], { store: store('redis-password-42') }));
+    expect(inline.code).toBe(0);
+    expect(inline.err).toContain('warning: store.password: secret written inline');
+    expect(inline.err).not.toContain('redis-password-42');
+    expect(await check(file([tenant(oidc())], { store: store('${IDP_SECRET}') }))).toMatchObject({ code: 0, err: '' });
+  });
 });
 
 describe("the README's configuration example", () => {
