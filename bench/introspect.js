@@ -48,7 +48,7 @@ export async function run() {
       `                             req/s (wall)   req per server CPU-second`,
       `bare node:http + jwtVerify   ${fmt(best('base', 'rps')).padStart(12)}   ${fmt(best('base', 'perCpuSecond')).padStart(12)}`,
       `koa + router + same verify   ${fmt(best('koa', 'rps')).padStart(12)}   ${fmt(best('koa', 'perCpuSecond')).padStart(12)}   (framework floor: ${(best('koa', 'perCpuSecond') / best('base', 'perCpuSecond')).toFixed(2)} per CPU)`,
-      `fedbridge, log before #11    ${fmt(best('old', 'rps')).padStart(12)}   ${fmt(best('old', 'perCpuSecond')).padStart(12)}   (one stdout write per log line)`,
+      `fedbridge, log before #11    ${fmt(best('old', 'rps')).padStart(12)}   ${fmt(best('old', 'perCpuSecond')).padStart(12)}   (one stdout write per line, all lines redacted)`,
       `fedbridge POST /introspect   ${fmt(best('fed', 'rps')).padStart(12)}   ${fmt(best('fed', 'perCpuSecond')).padStart(12)}   (as shipped; both log every request at info)`,
       `ratio before / bare          ${(best('old', 'rps') / best('base', 'rps')).toFixed(2).padStart(12)}   ${(best('old', 'perCpuSecond') / best('base', 'perCpuSecond')).toFixed(2).padStart(12)}`,
       `ratio fedbridge / bare       ${ratio.toFixed(2).padStart(12)}   ${cpuRatio.toFixed(2).padStart(12)}   (aim >= 0.85)`,

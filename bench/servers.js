@@ -2,7 +2,7 @@
 // server doing the same jwtVerify. Reports its port and a token over IPC.
 // Fedbridge logs as in production (info: one access-log line per request) to its stdout,
 // a pipe the parent drains: `fedbridge` with the shipped logger (lines gathered, written in
-// batches), `fedbridge-oldlog` with pino's default stdout (one write per line: the logger before issue #11).
+// batches; access lines without the redaction pass), `fedbridge-oldlog` as before issue #11.
 import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,14 @@ const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-'));
 const env = { HOST: '127.0.0.1', PORT: '0', FEDBRIDGE_DATA: join(dir, 'data'), FEDBRIDGE_KEYS: join(dir, 'keys') };
 const config = loadConfig(undefined, env, { kinds: upstreamKinds });
 config.limits = { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 };
-const log = kind === 'fedbridge' ? createLogger(config.log.level) : kind === 'fedbridge-oldlog' ? createLogger(config.log.level, pino.destination({ dest: 1 })) : pino({ level: 'silent' });
+let log = kind === 'fedbridge' ? createLogger(config.log.level) : pino({ level: 'silent' });
+if (kind === 'fedbridge-oldlog') {
+  // As before issue #11: pino's default stdout (one write per line) and the redaction pass on
+  // access-log lines too (the access log's child logger turns it off; this one ignores that).
+  log = createLogger(config.log.level, pino.destination({ dest: 1 }));
+  const child = log.child.bind(log);
+  log.child = (bindings) => child(bindings);
+}
 const service = await createService(config, { log });
 const now = Date.now();
 const identity = { subject: 'alice', upn: 'alice@example.com', groups: [], amr: ['pwd'], authTime: Math.floor(now / 1000), idp: { kind: 'local', id: 'demo-local' } };
