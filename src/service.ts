@@ -51,6 +51,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
 
   const store = await openStore(config.store, {
     now: clock.now(),
+    clock: clock.now,
     onStateLost: (detail) => log.error({ store: config.store.kind }, `store lost its state: ${detail}`),
   });
   // docs/operations.md: a store that forgets on restart fails closed, but people must sign in again.

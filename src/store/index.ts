@@ -10,6 +10,8 @@ export type StoreConfig =
 export interface OpenStoreOptions {
   /** The service clock at open: a new store epoch starts then (src/store/epoch.ts). */
   now?: number;
+  /** The service clock, for checks the store makes on its own (Redis: on reconnect). */
+  clock?: () => number;
   /** Called when the store is found to have lost its state (logged by the service). */
   onStateLost?: (detail: string) => void;
 }

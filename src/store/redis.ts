@@ -110,6 +110,8 @@ export interface RedisStoreOptions {
   auditCap?: number;
   /** The caller's clock at open: a new epoch starts in this second (src/store/epoch.ts). */
   now?: number;
+  /** The caller's clock, for the epoch check made on reconnect. */
+  clock?: () => number;
   /** Called when the store is found to have lost its state (for the log). */
   onStateLost?: (detail: string) => void;
 }
@@ -238,8 +240,9 @@ export class RedisStore implements Store {
     }
     // Back after an outage: look at once whether Redis came back empty (a restart without
     // persistence), so the loss is known before the next replay decision needs it.
+    const clock = opts.clock ?? Date.now;
     client.on('ready', () => {
-      const now = Date.now();
+      const now = clock();
       store.checkEpochs(lossNotBefore(now), now).catch(() => {});
     });
     return store;

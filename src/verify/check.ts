@@ -10,8 +10,9 @@ import { refusalDescription } from '../soap/refusals.js';
 
 /** The part of the store the replay rule needs. */
 export interface ReplayStore {
-  consumedBy(jti: string, now: number): Promise<string | null>;
-  consumeToken(jti: string, deviceId: string, expiresAt: number, now: number): Promise<ConsumeResult>;
+  /** `issuedAt` (the token's iat, epoch ms) lets the store fail closed after losing its state (docs/operations.md). */
+  consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null>;
+  consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult>;
 }
 
 export type ReplayOutcome = 'unchecked' | 'fresh' | 'consumed' | 'retry';
@@ -60,19 +61,20 @@ export const REPLAY_MARKER_GRACE_SECONDS = 300;
  */
 export async function applyReplayRule(
   store: ReplayStore | undefined,
-  claims: { jti: string; exp: number },
+  claims: { jti: string; exp: number; iat?: number },
   shouldConsume: boolean,
   deviceId: string | null,
   now: number,
   message: MessageKind = null,
 ): Promise<ReplayOutcome | 'replayed'> {
   if (!store) return 'unchecked';
+  const issuedAt = claims.iat === undefined ? undefined : claims.iat * 1000;
   if (!shouldConsume) {
-    const consumed = (await store.consumedBy(claims.jti, now)) !== null;
+    const consumed = (await store.consumedBy(claims.jti, now, issuedAt)) !== null;
     if (!consumed) return 'fresh';
     return message === 'GetPolicies' ? 'retry' : 'replayed';
   }
-  return store.consumeToken(claims.jti, deviceId ?? '', (claims.exp + REPLAY_MARKER_GRACE_SECONDS) * 1000, now);
+  return store.consumeToken(claims.jti, deviceId ?? '', (claims.exp + REPLAY_MARKER_GRACE_SECONDS) * 1000, now, issuedAt);
 }
 
 export async function checkEnrollmentInput(input: string, opts: CheckOptions): Promise<CheckResult> {
