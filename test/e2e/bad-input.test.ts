@@ -538,7 +538,9 @@ describe('an invitation stays in its organization', () => {
     const file = contosoFile();
     const tenants = file.tenants as Array<Record<string, unknown>>;
     // Fabrikam's IdP also knows a user called ann@contoso.test.
-    tenants.push({ id: 'fabrikam', displayName: 'Fabrikam', domains: ['fabrikam.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: HASH }] } });
+    // (With a user of its own: `config check` refuses a tenant nobody can sign in to, issue #10.)
+    const users = [{ upn: 'fred@fabrikam.test', passwordHash: HASH }, { upn: 'ann@contoso.test', passwordHash: HASH }];
+    tenants.push({ id: 'fabrikam', displayName: 'Fabrikam', domains: ['fabrikam.test'], idp: { kind: 'local', users } });
     svc = await startService({ file });
   });
   afterAll(() => svc.close());
