@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { isLoopbackHost } from '../config/urls.js';
+import { substituteEnv } from '../config/load.js';
 import type { CliIO } from './io.js';
 import { wholeNumber } from './link.js';
 
@@ -158,7 +159,7 @@ export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void 
     .action(async (id: string, o: AdminOptions) => {
       io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/tenants/{id}', params: { id } })));
     });
-  adminCommand(tenant, 'add', "add a tenant from a YAML or JSON file in the config file's tenant shape")
+  adminCommand(tenant, 'add', "add a tenant from a YAML or JSON file in the config file's tenant shape (${ENV} substituted)")
     .argument('<file>', 'the tenant (one entry of tenants: in the config file)')
     .action(async (file: string, o: AdminOptions) => {
       const t = target(o, io);
@@ -169,6 +170,10 @@ export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void 
       } catch (err) {
         throw new CliFailure(`cannot read the tenant from ${file}: ${(err as Error).message}`, 1);
       }
+      // Secrets stay out of the file as in the config file: ${ENV_NAME} is substituted here.
+      const problems: string[] = [];
+      body = substituteEnv(body, io.env, [], problems);
+      if (problems.length) throw new CliFailure(`${file}: ${problems.join('; ')}`, 1);
       io.stdout(json(await adminCall(t, { method: 'POST', template: '/tenants', body })));
     });
   adminCommand(tenant, 'remove', 'remove a tenant created through the admin API')

@@ -5,6 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt } from 'jose';
 import { invitationIdFor } from '../../src/invitations/index.js';
@@ -132,6 +135,7 @@ describe('against a server that offers only part of the admin API', () => {
           { check: 'certificate', ok: false, detail: 'expires in 3 days' },
         ],
       }),
+    'POST /tenants': (_req, res, body) => json(res, 201, { ...JSON.parse(body), idp: { ...JSON.parse(body).idp, clientSecret: undefined }, readOnly: false }),
     'GET /audit': (_req, res) => json(res, 200, { events: [{ id: 3, type: 'signin.ok' }, { id: 2, type: 'signin.refused' }], nextCursor: null }),
   });
   let url: string;
@@ -172,6 +176,31 @@ describe('against a server that offers only part of the admin API', () => {
     expect(r.out).toBe('ok    discovery: reachable in 12 ms\nFAIL  certificate: expires in 3 days\n');
     const call = stand.seen.find((s) => s.method === 'POST');
     expect(call).toMatchObject({ url: '/admin/api/v1/tenants/contoso/idp/test', auth: `Bearer ${ADMIN_TOKEN}` });
+  });
+
+  it("tenant add sends the file's tenant as JSON with ${ENV} substituted; a missing variable stops it before sending", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedbridge-tenant-'));
+    try {
+      const file = join(dir, 'lab.yaml');
+      writeFileSync(file, 'id: lab\ndisplayName: Lab\ndomains: [lab.test]\nidp: { kind: oidc, issuer: "https://idp.lab.test", clientId: c, clientSecret: "${LAB_SECRET}" }\n');
+      const sent = stand.seen.length;
+      const missing = await admin('tenant', 'add', file);
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain('idp.clientSecret: environment variable LAB_SECRET is not set');
+      expect(stand.seen.length).toBe(sent);
+
+      const r = await run(['tenant', 'add', file], { env: { FEDBRIDGE_SERVER: url, FEDBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN, LAB_SECRET: 'lab-secret-value' } });
+      expect(r.code, r.err).toBe(0);
+      expect(JSON.parse(stand.seen.at(-1)!.body)).toEqual({
+        id: 'lab',
+        displayName: 'Lab',
+        domains: ['lab.test'],
+        idp: { kind: 'oidc', issuer: 'https://idp.lab.test', clientId: 'c', clientSecret: 'lab-secret-value' },
+      });
+      expect(JSON.parse(r.out)).toMatchObject({ id: 'lab', readOnly: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('audit tail asks for the newest events with its filters and prints them oldest first, one JSON line each', async () => {
