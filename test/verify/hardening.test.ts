@@ -17,7 +17,7 @@ let options: VerifyOptions;
 const at = (seconds: number) => () => (T0 + seconds) * 1000;
 
 beforeEach(async () => {
-  store = await SqliteStore.open(':memory:');
+  store = await SqliteStore.open(':memory:', { now: T0 * 1000 }); // the store's epoch begins before the fixture tokens' iat
   options = { issuer: ISSUER, keys: fedbridgeJwks, audience: AUDIENCE, tenants: [TENANT], store, now: at(60) };
 });
 afterEach(() => store.close());

@@ -11,7 +11,7 @@ let clock: number;
 let options: VerifyOptions;
 
 beforeEach(async () => {
-  store = await SqliteStore.open(':memory:');
+  store = await SqliteStore.open(':memory:', { now: T0 * 1000 }); // the store's epoch begins before the fixture tokens' iat
   clock = (T0 + 60) * 1000;
   options = { issuer: ISSUER, keys: fedbridgeJwks, audience: AUDIENCE, store, now: () => clock };
 });

@@ -17,7 +17,7 @@ let options: VerifyOptions;
 const csr = makeCsrBase64('corpus-device');
 
 beforeEach(async () => {
-  store = await SqliteStore.open(':memory:');
+  store = await SqliteStore.open(':memory:', { now: T0 * 1000 }); // the store's epoch begins before the fixture tokens' iat
   options = { issuer: ISSUER, keys: fedbridgeJwks, audience: AUDIENCE, store, now: () => (T0 + 60) * 1000 };
 });
 afterEach(() => store.close());
