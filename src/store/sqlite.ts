@@ -138,8 +138,10 @@ export class SqliteStore implements Store {
         'SELECT data FROM transactions WHERE state = ? AND expires_at > ?'),
       takeTx: p<[string], { data: string; expires_at: number }>(
         'DELETE FROM transactions WHERE state = ? RETURNING data, expires_at'),
-      consumedBy: p<[string, number], { device_id: string }>(
-        'SELECT device_id FROM consumed WHERE jti = ? AND expires_at > ?'),
+      // One statement on the hot path (a GetPolicies check): the marker and the epoch together.
+      consumedBy: p<[string, number], { device_id: string | null; nb: number | null }>(
+        `SELECT (SELECT device_id FROM consumed WHERE jti = ? AND expires_at > ?) AS device_id,
+                (SELECT not_before FROM epoch) AS nb`),
       dropExpiredMarker: p<[string, number]>(
         'DELETE FROM consumed WHERE jti = ? AND expires_at <= ?'),
       insertMarker: p<[string, string, number]>(
@@ -253,8 +255,9 @@ export class SqliteStore implements Store {
   async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
     return this.run(() => {
       this.ensureSameFile(now);
-      if (issuedAt !== undefined && issuedAt < (this.s.epochNotBefore.get()?.not_before ?? Infinity)) return '';
-      return this.s.consumedBy.get(jti, now)?.device_id ?? null;
+      const row = this.s.consumedBy.get(jti, now)!;
+      if (issuedAt !== undefined && issuedAt < (row.nb ?? Infinity)) return '';
+      return row.device_id;
     });
   }
 
