@@ -54,7 +54,10 @@ afterAll(async () => {
 
 async function token(jti: string): Promise<string> {
   const jwk = fixtureKeys.fedbridge;
-  const now = Math.floor(Date.now() / 1000);
+  // A replay store refuses tokens issued before it first opened (store epochs, fail closed when
+  // a store forgets); the consumer opens a new store a moment after this signs, so iat is set a
+  // few seconds ahead, well within fedbridge/verify's 30 s clock tolerance.
+  const now = Math.floor(Date.now() / 1000) + 5;
   return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 's', upn: UPN, tid: TENANT, iat: now, nbf: now, exp: now + 600, jti })
     .setProtectedHeader({ alg: jwk.alg!, kid: jwk.kid, typ: 'JWT' })
     .sign(await importJWK(jwk, jwk.alg));
