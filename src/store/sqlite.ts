@@ -57,6 +57,9 @@ interface InvitationRow {
   used_at: number | null;
 }
 
+/** How often a read-only replay check looks whether the file was replaced (consumedBy). */
+const FILE_CHECK_INTERVAL_MS = 1000;
+
 // Stands in for "no upper bound" so one prepared statement serves both cases.
 const NO_BEFORE = Number.MAX_SAFE_INTEGER;
 
@@ -70,6 +73,8 @@ export class SqliteStore implements Store {
   /** The epoch this instance works in, and the file it was read from (device and inode). */
   private epoch!: { id: string; notBefore: number };
   private fileId: string | null = null;
+  /** performance.now() of the last file check by a read-only decision (consumedBy). */
+  private fileCheckedAt = -Infinity;
 
   private constructor(
     db: Database.Database,
@@ -112,6 +117,7 @@ export class SqliteStore implements Store {
    */
   private ensureSameFile(now: number): void {
     if (this.fileId === null) return;
+    this.fileCheckedAt = performance.now();
     const current = this.currentFileId();
     if (current === this.fileId) return;
     const known = this.epoch.id;
@@ -254,7 +260,10 @@ export class SqliteStore implements Store {
 
   async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
     return this.run(() => {
-      this.ensureSameFile(now);
+      // A read-only check (GetPolicies, the hot path) looks at the file at most once a second
+      // of real time: until then it reads the file it has open, which keeps every marker
+      // written before the replacement. A consumption (below) always looks first.
+      if (performance.now() - this.fileCheckedAt >= FILE_CHECK_INTERVAL_MS) this.ensureSameFile(now);
       const row = this.s.consumedBy.get(jti, now)!;
       if (issuedAt !== undefined && issuedAt < (row.nb ?? Infinity)) return '';
       return row.device_id;
