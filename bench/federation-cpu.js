@@ -10,9 +10,8 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { fmt, forkChild } from './lib.js';
+import { fmt, forkChild, freePort } from './lib.js';
 
 const SIGN_INS = Number(process.env.FEDERATION_BENCH_SIGNINS ?? 300);
 const WARM_UP = 30;
@@ -22,17 +21,6 @@ const PASSWORD = 'Bench-passw0rd!';
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const root = new URL('..', import.meta.url);
 const OUT = fileURLToPath(new URL('dist/bench-fixtures/', root));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** The fixtures → dist/bench-fixtures (under the repo, so their imports find node_modules). */
 function compileFixtures() {

@@ -1,5 +1,6 @@
 // Shared bench helpers: timed loops, HTTP load on loopback, child-process servers.
 import { fork } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 
@@ -82,3 +83,15 @@ export function startChild(kind, extra = {}) {
 }
 
 export const fmt = (n) => (n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(2));
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}

@@ -4,9 +4,8 @@
 // plays the device window over HTTP. Aim: Fedbridge <= 1/4 of the IdP.
 // Two rounds: the IdP doing protocol work only (the strict comparison), then the IdP also
 // checking the password against an scrypt hash, as real IdPs do.
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { fmt, forkChild } from './lib.js';
+import { fmt, forkChild, freePort } from './lib.js';
 
 const SIGN_INS = Number(process.env.OIDC_BENCH_SIGNINS ?? 400);
 /** scrypt costs tens of ms per sign-in: fewer are enough. */
@@ -15,17 +14,6 @@ const WARM_UP = 30;
 const CONCURRENCY = 4;
 const SECRET = 'bench-client-secret-0123456789';
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function startRole(role, opts) {
   const { child, ready } = forkChild('./oidc-cpu.child.js', [role, JSON.stringify(opts)], {

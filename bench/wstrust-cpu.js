@@ -8,9 +8,8 @@
 // The fixture is TypeScript (test/fixtures/adfs): it is compiled with tsc into dist/ first.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { fmt, forkChild } from './lib.js';
+import { fmt, forkChild, freePort } from './lib.js';
 
 const SIGN_INS = Number(process.env.WSTRUST_BENCH_SIGNINS ?? 400);
 const WARM_UP = 30;
@@ -20,17 +19,6 @@ const PASSWORD = 'Bench-passw0rd!';
 const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const root = new URL('..', import.meta.url);
 const FIXTURE_OUT = fileURLToPath(new URL('dist/bench-adfs-fixture/', root));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** test/fixtures/adfs → dist/bench-adfs-fixture (under the repo, so its imports find node_modules). */
 function compileFixture() {
