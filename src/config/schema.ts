@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { secureUrl } from './urls.js';
+import { LOCALES, messageCatalog, placeholdersOf, type StringOverride } from '../http/i18n.js';
 // Each upstream kind owns its `idp` schema (src/upstreams/<kind>/config.ts); the registry composes them.
 import { idpSchema } from '../upstreams/registry.js';
 
@@ -21,8 +22,43 @@ const branding = z
     supportEmail: z.string().email().optional().describe('address shown to people who need help signing in'),
     supportUrl: secureUrl.optional().describe('help page linked from the sign-in pages (https://)'),
     signInText: z.string().max(500).optional().describe('a line of text on the sign-in pages (at most 500 characters)'),
+    defaultLocale: z
+      .enum(LOCALES)
+      .optional()
+      .describe("language of the pages when the browser's Accept-Language names none of en, de, fr, es, ja (default en)"),
+    strings: z
+      .record(z.string(), z.union([z.string().min(1).max(1000), z.partialRecord(z.enum(LOCALES), z.string().min(1).max(1000))]))
+      .optional()
+      .superRefine(checkStrings)
+      .describe(
+        'page texts replaced for this tenant: message key (views/locales/en.json) → text, or → { language: text }; only known keys, and only the placeholders the key has',
+      ),
   })
   .strict();
+
+/** `branding.strings`: every key exists in en.json and uses no placeholder the key does not have. */
+function checkStrings(strings: Record<string, StringOverride> | undefined, ctx: z.RefinementCtx): void {
+  if (!strings) return;
+  const catalog = messageCatalog();
+  for (const [key, value] of Object.entries(strings)) {
+    if (!Object.hasOwn(catalog, key)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'not a message key of views/locales/en.json' });
+      continue;
+    }
+    const allowed = placeholdersOf(catalog[key]);
+    const texts = typeof value === 'string' ? [['', value] as const] : Object.entries(value).map(([l, v]) => [l, v ?? ''] as const);
+    for (const [locale, text] of texts) {
+      const unknown = placeholdersOf(text).filter((p) => !allowed.includes(p));
+      if (unknown.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: locale ? [key, locale] : [key],
+          message: `unknown placeholder ${unknown.map((p) => `{${p}}`).join(', ')}; this message has ${allowed.length ? allowed.map((p) => `{${p}}`).join(', ') : 'none'}`,
+        });
+      }
+    }
+  }
+}
 
 const policy = z
   .object({

@@ -11,13 +11,22 @@ export interface PageArgs {
   data?: Record<string, unknown>;
 }
 
-export function localeOf(ctx: Context, deps: AppDeps): string {
-  return (ctx.state.locale as string | undefined) ?? deps.views.i18n.pick(ctx.get('accept-language') || undefined);
+/**
+ * The language of a page: the one the sign-in started with (kept on its transaction), else the
+ * best match of the browser's Accept-Language, else the tenant's `branding.defaultLocale`, else en.
+ */
+export function localeOf(ctx: Context, deps: AppDeps, tenant?: TenantConfig | null): string {
+  return (ctx.state.locale as string | undefined) ?? chooseLocale(ctx, deps, tenant);
+}
+
+/** Accept-Language first, then the tenant's default (ignores a transaction's locale). */
+export function chooseLocale(ctx: Context, deps: AppDeps, tenant?: TenantConfig | null): string {
+  return deps.views.i18n.pick(ctx.get('accept-language') || undefined, tenant?.branding.defaultLocale);
 }
 
 export function sendPage(ctx: Context, deps: AppDeps, template: string, args: PageArgs = {}): void {
   const page = deps.views.render(template, {
-    locale: localeOf(ctx, deps),
+    locale: localeOf(ctx, deps, args.tenant),
     tenant: args.tenant,
     demo: deps.config.demo,
     formAction: args.formAction,
@@ -34,7 +43,9 @@ export function sendPage(ctx: Context, deps: AppDeps, template: string, args: Pa
 export function sendErrorPage(ctx: Context, deps: AppDeps, err: FedbridgeError, tenant?: TenantConfig | null): void {
   const i18n = deps.views.i18n;
   const base = i18n.has(err.messageKey) ? err.messageKey : 'error.generic';
-  const t = (key: string) => i18n.t(localeOf(ctx, deps), key, err.params);
+  const locale = localeOf(ctx, deps, tenant);
+  const strings = tenant?.branding.strings;
+  const t = (key: string) => i18n.t(locale, key, err.params, strings);
   setRetryAfter(ctx, err);
   sendPage(ctx, deps, 'error', {
     tenant,
@@ -44,7 +55,10 @@ export function sendErrorPage(ctx: Context, deps: AppDeps, err: FedbridgeError, 
       title: t(`${base}.title`),
       message: t(base),
       advice: t(`${base}.advice`),
-      retry: err.retryAfter ? i18n.t(localeOf(ctx, deps), 'error.retry_after', { seconds: String(err.retryAfter) }) : null,
+      // When to come back, in words (the same number as Retry-After).
+      retry: err.retryAfter
+        ? i18n.t(locale, err.retryAfter === 1 ? 'error.retry_after.one' : 'error.retry_after', { seconds: String(err.retryAfter) }, strings)
+        : null,
     },
   });
 }

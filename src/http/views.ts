@@ -3,11 +3,10 @@
  * No external resources: the device window may not reach a CDN.
  */
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { Eta } from 'eta';
 import type { TenantConfig } from '../config/schema.js';
-import { I18n } from './i18n.js';
+import { I18n, findViewsDir } from './i18n.js';
 
 
 export interface PageOptions {
@@ -39,7 +38,8 @@ export class Views {
     const nonce = randomBytes(16).toString('base64');
     const branding = opts.tenant?.branding ?? {};
     const logo = branding.logoUrl;
-    const t = (key: string, params?: Record<string, string>) => this.i18n.t(opts.locale, key, params);
+    // A tenant's own wording (branding.strings) wins over the locale files.
+    const t = (key: string, params?: Record<string, string>) => this.i18n.t(opts.locale, key, params, branding.strings);
     const html = this.eta.render(`./${template}`, {
       ...opts.data,
       t,
@@ -62,19 +62,4 @@ export class Views {
     ].join('; ');
     return { html, csp };
   }
-}
-
-/** views/ sits at the package root whether we run from src/ (tests) or dist/src/ (installed). */
-function findViewsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../..', '../../..']) {
-    const candidate = join(here, up, 'views');
-    try {
-      new I18n(join(candidate, 'locales'));
-      return candidate;
-    } catch {
-      /* try the next */
-    }
-  }
-  throw new Error('views/ directory not found');
 }
