@@ -65,7 +65,7 @@ export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: s
     invitationId: invitation?.id ?? null,
     upstream: {},
     ip: ctx.ip,
-    locale: localeOf(ctx, deps),
+    locale: localeOf(ctx, deps, tenant),
     createdAt: now,
     expiresAt: now + TRANSACTION_TTL_MS,
   };
@@ -108,7 +108,15 @@ export async function beginUpstream(ctx: Context, deps: AppDeps, tx: Transaction
     await deps.store.putTransaction(tx);
     sendPage(ctx, deps, 'password', {
       tenant,
-      data: { state: tx.state, username: tx.loginHint ?? tx.enteredEmail ?? '', prompt: begun.prompt, error: null },
+      data: {
+        state: tx.state,
+        // The address typed on the email step ("use another account") before the window's hint.
+        username: tx.enteredEmail ?? tx.loginHint ?? '',
+        prompt: begun.prompt,
+        error: null,
+        // Another account could not finish when the tenant holds the sign-in to the window's hint.
+        switchable: !(tx.loginHint && tenant.policy.requireHintMatch),
+      },
     });
     return;
   }

@@ -13,6 +13,8 @@ export interface Transaction {
   loginHint: string | null;
   /** The work email the person typed on the email page (when the window gave no usable hint). */
   enteredEmail?: string;
+  /** The tenant was found from `enteredEmail` (not fixed by URL, invitation or hint): "use another account" may look again. */
+  tenantFromEmail?: boolean;
   /** Client parameters the window sent (deviceidentifier, tenantidentifier, ownership). */
   client: Record<string, string>;
   /** The invitation id (never the accesstoken itself) once checked. */
