@@ -1,11 +1,13 @@
 /**
  * The HTTP listener. Requests Node refuses before Koa sees them (a request line or headers
  * over Node's 16 KiB limit, malformed HTTP) still get a small page with a status that says
- * why, `Cache-Control: no-store` and a strict CSP, instead of a bare status line.
+ * why, `Cache-Control: no-store` and a strict CSP, instead of a bare status line: the branded
+ * error page in the language of the request's Accept-Language when Node had read it, else English.
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type Koa from 'koa';
+import { Views } from './views.js';
 
 /**
  * How long a client may take (README, "Operating it"). Node checks the headers and request
@@ -34,31 +36,65 @@ export const SERVER_TIMEOUTS: Readonly<ServerTimeouts> = {
   keepAliveMs: 5_000,
 };
 
-const PAGE = (title: string) =>
-  `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>` +
-  `<body><h1>${title}</h1><p>Start the enrollment again from Windows Settings.</p></body></html>`;
+let views: Views | undefined;
 
-function answer(socket: Socket, status: number, reason: string): void {
-  const body = PAGE(reason);
+/** What the refused page says, per status (message keys of views/locales). */
+const REFUSED: Record<number, { code: string; key: string; reason: string }> = {
+  400: { code: 'invalid_request', key: 'error.malformed_request', reason: 'Bad Request' },
+  408: { code: 'request_timeout', key: 'error.request_timeout', reason: 'Request Timeout' },
+  431: { code: 'request_too_large', key: 'error.headers_too_large', reason: 'Request Header Fields Too Large' },
+};
+
+/**
+ * The Accept-Language header of a request Node refused, read from the bytes it had parsed
+ * (`rawPacket`; absent for a timeout). Only a short, plain header counts; anything else is English.
+ */
+export function rawAcceptLanguage(raw: unknown): string | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const head = raw.subarray(0, 64 * 1024).toString('latin1');
+  const m = /\r?\naccept-language[ \t]*:[ \t]*([A-Za-z0-9*,;=.\- \t]{1,256})\r?\n/i.exec(head);
+  return m?.[1];
+}
+
+/** The refused page: the same layout, language and CSP as every other page (no tenant is known). */
+export function refusedPage(status: number, acceptLanguage: string | undefined): { html: string; csp: string; locale: string } {
+  views ??= new Views();
+  const what = REFUSED[status] ?? REFUSED[400];
+  const locale = views.i18n.pick(acceptLanguage);
+  const t = (key: string) => views!.i18n.t(locale, key);
+  const page = views.render('error', {
+    locale,
+    demo: false,
+    data: { code: what.code, title: t(`${what.key}.title`), message: t(what.key), advice: t(`${what.key}.advice`), retry: null, requestId: null },
+  });
+  return { ...page, locale };
+}
+
+function answer(socket: Socket, status: number, acceptLanguage: string | undefined): void {
+  const reason = (REFUSED[status] ?? REFUSED[400]).reason;
+  const page = refusedPage(status, acceptLanguage);
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\n` +
       'Content-Type: text/html; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      `Content-Length: ${Buffer.byteLength(page.html)}\r\n` +
+      `Content-Language: ${page.locale}\r\n` +
       'Cache-Control: no-store\r\n' +
-      "Content-Security-Policy: default-src 'none'\r\n" +
+      `Content-Security-Policy: ${page.csp}\r\n` +
+      'X-Content-Type-Options: nosniff\r\n' +
       'Connection: close\r\n\r\n' +
-      body,
+      page.html,
   );
 }
 
-export function onClientError(err: Error & { code?: string }, socket: Socket): void {
+export function onClientError(err: Error & { code?: string; rawPacket?: unknown }, socket: Socket): void {
   if (!socket.writable || (err.code === 'ECONNRESET' && !socket.bytesWritten)) {
     socket.destroy();
     return;
   }
-  if (err.code === 'HPE_HEADER_OVERFLOW') answer(socket, 431, 'Request Header Fields Too Large');
-  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer(socket, 408, 'Request Timeout');
-  else answer(socket, 400, 'Bad Request');
+  const lang = rawAcceptLanguage(err.rawPacket);
+  if (err.code === 'HPE_HEADER_OVERFLOW') answer(socket, 431, lang);
+  else if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') answer(socket, 408, lang);
+  else answer(socket, 400, lang);
 }
 
 /**
