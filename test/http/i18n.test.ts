@@ -30,7 +30,27 @@ function placeholders(msg: string): string[] {
 
 describe('locale files', () => {
   it('has the translations this test was written for', () => {
-    expect(translations).toEqual(expect.arrayContaining(['de', 'fr']));
+    expect(translations).toEqual(['de', 'es', 'fr', 'ja']);
+  });
+
+  it('fr.json uses one apostrophe (’) and French spacing before : ; ? ! throughout', () => {
+    const fr = load('fr');
+    const straight = Object.keys(fr).filter((k) => fr[k].includes("'"));
+    // A no-break space (U+00A0) before ':' and a narrow one (U+202F) before ; ? ! (never a breakable space).
+    const spacing = Object.keys(fr).filter((k) => / [:;?!]|\u00a0[;?!]|\u202f:/.test(fr[k]));
+    expect({ straight, spacing }).toEqual({ straight: [], spacing: [] });
+    expect(Object.values(fr).some((v) => v.includes('’'))).toBe(true);
+  });
+
+  it('ja.json is written in Japanese (no message left in English, apart from names and codes)', () => {
+    const ja = load('ja');
+    const untranslated = Object.keys(ja).filter((k) => !/[\u3040-\u30ff\u4e00-\u9fff]/.test(ja[k]) || ja[k] === en[k]);
+    expect(untranslated).toEqual([]);
+  });
+
+  it('es.json differs from en.json in every message a person reads', () => {
+    const es = load('es');
+    expect(Object.keys(es).filter((k) => es[k] === en[k])).toEqual([]);
   });
 
   it('en.json is a flat map of non-empty strings', () => {
@@ -85,8 +105,38 @@ describe('I18n.pick', () => {
     ['fr;q=0.0, de;q=0.1', 'de'],
     ['*', 'en'],
     ['', 'en'],
+    ['es-MX,es;q=0.9,en;q=0.8', 'es'],
+    ['ja-JP', 'ja'],
+    ['en;q=0.4, ja;q=0.6, es;q=0.5', 'ja'],
+    ['es;q=0.5, ja;q=0.5', 'es'],
+    ['ja;q=0.5, es;q=0.5', 'ja'],
+    ['zh-CN, ja;q=0.3', 'ja'],
+    ['ja;q=0.001, de;q=0', 'ja'],
+    ['ja;q=1.5, es;q=0.2', 'es'],
+    ['ja;q=abc, fr;q=0.2', 'fr'],
+    ['es ; Q=0.7 , de;q=0.6', 'es'],
+    ['<script>, ja', 'ja'],
   ])('%j → %s', (header, locale) => {
     expect(i18n.pick(header)).toBe(locale);
+  });
+
+  it('falls back to the given default (a tenant\'s) when nothing matches, and only then', () => {
+    expect(i18n.pick(undefined, 'ja')).toBe('ja');
+    expect(i18n.pick('xx, *', 'es')).toBe('es');
+    expect(i18n.pick('de;q=0', 'fr')).toBe('fr');
+    expect(i18n.pick('de', 'ja')).toBe('de');
+    expect(i18n.pick(undefined, 'xx')).toBe('en');
+    expect(i18n.match('xx')).toBeNull();
+  });
+
+  it('a tenant override replaces a message in every language, or per language with the rest untouched', () => {
+    const overrides = { 'email.title': 'Enroll your Contoso PC', 'email.next': { de: 'Los', ja: '進む' }, 'error.hint_mismatch': 'Not {hint}' };
+    expect(i18n.t('fr', 'email.title', {}, overrides)).toBe('Enroll your Contoso PC');
+    expect(i18n.t('de', 'email.next', {}, overrides)).toBe('Los');
+    expect(i18n.t('ja', 'email.next', {}, overrides)).toBe('進む');
+    expect(i18n.t('es', 'email.next', {}, overrides)).toBe(load('es')['email.next']);
+    expect(i18n.t('en', 'error.hint_mismatch', { hint: 'ann@x.test', upn: 'u' }, overrides)).toBe('Not ann@x.test');
+    expect(i18n.t('en', 'email.intro', {}, overrides)).toBe(en['email.intro']);
   });
 
   it('no header → en', () => {
@@ -94,7 +144,7 @@ describe('I18n.pick', () => {
   });
 
   it('lists the translations as available', () => {
-    expect(i18n.available).toEqual(expect.arrayContaining(['en', 'de', 'fr']));
+    expect([...i18n.available].sort()).toEqual(['de', 'en', 'es', 'fr', 'ja']);
   });
 
   it('fills placeholders in a translated message', () => {
