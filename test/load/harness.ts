@@ -14,7 +14,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import { createConnection } from 'node:net';
 import { pino } from 'pino';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import { startService, freePort, type TestService } from '../helpers/service.js';
+import { startService, freePort, TestClock, type TestService } from '../helpers/service.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { startOidcProvider, CookieJar, type TestProvider } from '../helpers/oidc-provider.js';
 import { forms, hiddenValue } from '../helpers/html.js';
@@ -179,6 +179,13 @@ export function fileFor(o: { publicUrl: string; issuer: string; redisUrl: string
   };
 }
 
+/** The wall clock (the helper's TestClock stands still unless advanced; a soak needs time to pass). */
+function realClock(): TestClock {
+  const c = new TestClock();
+  c.now = () => Date.now();
+  return c;
+}
+
 export interface Rig {
   redis: TestRedis;
   idp: TestProvider;
@@ -201,9 +208,11 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
   const issuer = `http://127.0.0.1:${idpPort}`;
   const log = new AccessLog();
   const file = (publicUrl = 'http://127.0.0.1:{{PORT}}') => fileFor({ publicUrl, issuer, redisUrl: redis.url, keysDir, extra: opts.extra });
-  const a = await startService({ file: file(), log: log.logger('A') });
+  const a = await startService({ file: file(), log: log.logger('A'), clock: realClock() });
   const publicUrl = a.url;
-  const b = await startService({ file: file(publicUrl), log: log.logger('B') });
+  const b = await startService({ file: file(publicUrl), log: log.logger('B'), clock: realClock() });
+  // As `fedbridge serve` does (src/service.ts watchKeys): pick up `keys rotate` from the shared directory.
+  for (const [name, svc] of [['A', a], ['B', b]] as const) svc.service.deps.keys.watch((err) => log.other.push({ level: 50, msg: `${name}: key reload failed: ${err.message}` }));
   const { idp, control } = await startIdp(idpPort, `${publicUrl}/callback/oidc`);
   return {
     redis,
@@ -291,7 +300,7 @@ export async function window(
       }
       const html = await res.text();
       const form = forms(html)[0];
-      if (!form) return { kind: 'page', status: res.status, code: null, retryAfter: res.headers.get('retry-after'), where: `idp page ${url}`, ms: performance.now() - t0, steps };
+      if (!form) return { kind: 'page', status: res.status, code: null, retryAfter: res.headers.get('retry-after'), where: `IdP page /${new URL(url).pathname.split('/')[1]}`, ms: performance.now() - t0, steps };
       const action = new URL(form.action || url, url).href;
       const body = new URLSearchParams();
       for (const name of form.names) body.set(name, hiddenValue(html, name) ?? '');
@@ -415,6 +424,22 @@ export function redisCommand(port: number, cmd: string): Promise<string> {
       }
     });
   });
+}
+
+/** Kills redis-server with SIGKILL (a crash: nothing flushed at exit); restart() brings it back on its dir. */
+export async function crashRedis(port: number): Promise<void> {
+  const pid = Number(/process_id:(\d+)/.exec(await redisCommand(port, 'INFO server'))?.[1]);
+  if (!pid) throw new Error('no redis pid');
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 200; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(10);
+  }
+  throw new Error('redis-server did not die');
 }
 
 export async function storeSize(port: number): Promise<{ keys: number; usedMemory: number }> {
