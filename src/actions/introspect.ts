@@ -10,7 +10,11 @@ import { badRequest } from '../errors.js';
 import { authenticateClient } from './clientauth.js';
 import { checkEnrollmentInput } from '../verify/check.js';
 import { DEFAULT_NBF_LEEWAY_SECONDS } from '../tokens/verify.js';
-import { duplicateTopLevelKeys } from '../http/rawbody.js';
+import { parseFormOrJson } from '../http/rawbody.js';
+import { FedbridgeError } from '../errors.js';
+
+/** Introspection carries a SOAP envelope inside a form or JSON field (contract §3). */
+const BODY_LIMIT = 256 * 1024;
 
 function readConsume(v: unknown): boolean | undefined {
   if (v === undefined || v === null || v === '') return undefined;
@@ -21,14 +25,14 @@ function readConsume(v: unknown): boolean | undefined {
 
 export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
   const client = authenticateClient(ctx, deps.config.enrollmentServers);
-  const body = ctx.request.body as Record<string, unknown> | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('invalid_request', 'expected a form or JSON body');
-  // JSON.parse keeps the last of a repeated key; contract §3 makes a field given twice a 400
-  // (the form parser already refuses repeated fields: they arrive as an array).
-  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
-  if (ctx.request.is('json') && typeof raw === 'string' && duplicateTopLevelKeys(raw).length > 0) {
-    throw badRequest('invalid_request', 'a field is given more than once');
+  // This route's own strict reader (src/http/rawbody.ts): form or JSON, 256 KiB, and a field
+  // given twice is a 400 (contract §3), whichever reader a client expects.
+  const read = await parseFormOrJson(ctx.req, BODY_LIMIT);
+  if (!read.ok) {
+    if (read.status === 413) throw new FedbridgeError(413, 'request_too_large', read.detail);
+    throw badRequest('invalid_request', read.detail);
   }
+  const body = read.fields;
   if (typeof body.token !== 'string' || body.token.length === 0) throw badRequest('invalid_request', 'token is required');
   const consume = readConsume(body.consume);
 

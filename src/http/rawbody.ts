@@ -94,3 +94,60 @@ export function duplicateTopLevelKeys(json: string): string[] {
   }
   return [...dups];
 }
+
+/** What a form or JSON body of one small machine route holds (see parseFormOrJson). */
+export type FieldsResult =
+  | { ok: true; fields: Record<string, unknown> }
+  | { ok: false; status: 400 | 413; detail: string };
+
+/** application/json and its structured-syntax relatives (application/…+json). */
+const JSON_TYPE = /^application\/(?:json|[a-z0-9!#$&^_.-]+\+json)$/;
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+function mediaType(contentType: string | undefined): string {
+  if (!contentType) return '';
+  const i = contentType.indexOf(';');
+  return (i < 0 ? contentType : contentType.slice(0, i)).trim().toLowerCase();
+}
+
+/**
+ * Reads a form (application/x-www-form-urlencoded) or JSON body of at most `limit` bytes, for
+ * one machine route (/introspect, contract §3) whose fields are top-level strings. Strict:
+ * UTF-8 only, JSON must be an object, and a field given twice (in a form, or as a repeated
+ * JSON key) is refused: readers that keep the first or the last would disagree. Any other
+ * content type reads as no fields (the route then says what is missing).
+ */
+export async function parseFormOrJson(req: IncomingMessage, limit: number): Promise<FieldsResult> {
+  const type = mediaType(req.headers['content-type']);
+  const kind = type === FORM_TYPE ? 'form' : JSON_TYPE.test(type) ? 'json' : null;
+  if (!kind) {
+    req.resume(); // not read: discard it
+    return { ok: true, fields: {} };
+  }
+  let text: string;
+  try {
+    text = await readBody(req, limit);
+  } catch (err) {
+    if (err instanceof BodyError && err.kind === 'too_large') return { ok: false, status: 413, detail: 'request body too large' };
+    return { ok: false, status: 400, detail: 'the request body is unreadable' };
+  }
+  if (kind === 'json') {
+    if (/^[\x20\x09\x0a\x0d]*$/.test(text)) return { ok: true, fields: {} };
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return { ok: false, status: 400, detail: 'the body is not valid JSON' };
+    }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return { ok: false, status: 400, detail: 'expected a JSON object' };
+    if (duplicateTopLevelKeys(text).length > 0) return { ok: false, status: 400, detail: 'a field is given more than once' };
+    return { ok: true, fields: parsed as Record<string, unknown> };
+  }
+  const fields: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, k)) return { ok: false, status: 400, detail: 'a field is given more than once' };
+    fields[k] = v;
+  }
+  return { ok: true, fields };
+}

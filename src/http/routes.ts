@@ -21,8 +21,6 @@ import { openApi } from '../actions/admin/openapi.js';
 
 /** Forms from the auth window are tiny. */
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-/** Introspection carries a SOAP envelope inside a form or JSON field. */
-const introspectBody = bodyParser({ enableTypes: ['form', 'json'], formLimit: '256kb', jsonLimit: '256kb' });
 /** Admin requests are small JSON documents. */
 const adminBody = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
 
@@ -51,7 +49,7 @@ export function buildRouter(deps: AppDeps): Router {
 
   r.get('/.well-known/openid-configuration', h(openidConfiguration));
   r.get('/.well-known/jwks.json', h(jwks));
-  r.post('/introspect', introspectBody, h(introspect));
+  r.post('/introspect', h(introspect)); // reads its own form/JSON body (src/http/rawbody.ts)
   // Discovery reads its own raw XML body (no form/JSON parser); 404 unless `discovery` is configured.
   r.get('/EnrollmentServer/Discovery.svc', h(discoveryProbe));
   r.post('/EnrollmentServer/Discovery.svc', h(discover));
