@@ -1,6 +1,8 @@
 /**
  * Accessibility of every page a person sees, checked with axe-core (WCAG 2.1 A and AA)
- * in the real browser, in English and German, plus keyboard-only use of the sign-in.
+ * in the real browser, plus keyboard-only use of the sign-in. `npm test` checks English and
+ * Japanese (the longest and the non-Latin texts); `npm run test:full` (FEDBRIDGE_FULL=1)
+ * checks all five languages.
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
@@ -39,7 +41,29 @@ async function context(locale: string): Promise<BrowserContext> {
 const authUrl = (hint?: string, appru = APPRU) =>
   `${env.svc.url}/auth?appru=${encodeURIComponent(appru)}${hint ? `&login_hint=${encodeURIComponent(hint)}` : ''}`;
 
-describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
+const LOCALES = process.env.FEDBRIDGE_FULL ? ['en', 'de', 'fr', 'es', 'ja'] : ['en', 'ja'];
+
+/** Wrong passwords for bob until the per-user limit answers 429 (its page says when to retry). */
+async function rateLimitedPage(locale: string): Promise<string> {
+  const first = await fetch(authUrl('bob@example.com'), { headers: { 'accept-language': locale } });
+  const state = hiddenValue(await first.text(), 'state')!;
+  for (let i = 0; i < 30; i++) {
+    const res = await fetch(`${env.svc.url}/auth/password`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'accept-language': locale },
+      body: new URLSearchParams({ state, username: 'bob@example.com', password: 'wrong' }),
+    });
+    const html = await res.text();
+    if (res.status === 429) {
+      expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(html).toContain('class="retry"');
+      return html;
+    }
+  }
+  throw new Error('no 429 after 30 wrong passwords');
+}
+
+describe.each(LOCALES)('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
   let ctx: BrowserContext;
   beforeAll(async () => {
     ctx = await context(locale);
@@ -61,6 +85,33 @@ describe.each(['en', 'de'])('pages pass axe (WCAG 2.1 AA) in %s', (locale) => {
       },
     ],
     ['an error page', (p) => p.goto(authUrl(undefined, 'javascript:alert(1)'))],
+    [
+      'the password page naming the user, after the email step',
+      async (p) => {
+        await p.goto(authUrl());
+        await p.locator('#email').fill('alice@example.com');
+        await p.locator('button[type=submit]').click();
+        await p.locator('#who').waitFor();
+      },
+    ],
+    [
+      'the email page again after "use another account"',
+      async (p) => {
+        await p.goto(authUrl());
+        await p.locator('#email').fill('alice@example.com');
+        await p.locator('button[type=submit]').click();
+        await p.locator('#another').click();
+        await p.locator('#email').waitFor();
+      },
+    ],
+    ['a rate-limit page (429, says when to retry)', async (p) => p.setContent(await rateLimitedPage(locale))],
+    [
+      'the page for a request Node refuses (431, headers too large)',
+      async (p) => {
+        const res = await p.goto(authUrl(undefined, `ms-app://${'a'.repeat(20_000)}`));
+        expect(res?.status()).toBe(431);
+      },
+    ],
   ];
   for (const [name, open] of pages) {
     it(name, async () => {
