@@ -17,7 +17,12 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
   const username = (oneString(body, 'username', 256) ?? '').trim();
   const password = oneString(body, 'password', 1024) ?? '';
   const again = (errorKey: string, status: number) =>
-    sendPage(ctx, deps, 'password', { tenant, status, data: { state: tx.state, username, prompt: tx.upstream.prompt ?? 'email', error: errorKey } });
+    sendPage(ctx, deps, 'password', {
+      tenant,
+      status,
+      // switchable: "use another account" as on the first password page (src/actions/start.ts).
+      data: { state: tx.state, username, prompt: tx.upstream.prompt ?? 'email', error: errorKey, switchable: !(tx.loginHint && tenant.policy.requireHintMatch) },
+    });
 
   if (!username || !password) return again('password.missing', 400);
   // Reserved before the hash: concurrent guesses cannot all slip under the limit.

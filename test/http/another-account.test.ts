@@ -68,6 +68,21 @@ describe('the password page names the user and offers another account', () => {
     expect(hiddenValue(pw.html.slice(pw.html.indexOf('class="another"')), 'state')).toBe(state);
   });
 
+  it('the sign-in form stays the first form; after a wrong password the switch is still there (and still absent when held to the hint)', async () => {
+    const first = await get(auth({ login_hint: 'tester@lab.test' }, '/t/lab/auth'));
+    expect(forms(first.html)[0].action).toBe('/auth/password');
+    const state = hiddenValue(first.html, 'state')!;
+    const wrong = await get('/auth/password', form({ state, username: 'tester@lab.test', password: 'nope' }));
+    expect(wrong.res.status).toBe(401);
+    expect(wrong.text).toContain('Signing in as tester@lab.test');
+    expect(anotherForm(wrong.html)).toBeDefined();
+
+    const held = hiddenValue((await get(auth({ login_hint: 'alice@example.test' }))).html, 'state')!;
+    const heldWrong = await get('/auth/password', form({ state: held, username: 'alice@example.test', password: 'nope' }));
+    expect(heldWrong.res.status).toBe(401);
+    expect(anotherForm(heldWrong.html)).toBeUndefined();
+  });
+
   it('in every language', async () => {
     const first = await get(auth({ login_hint: 'tester@lab.test' }, '/t/lab/auth'), { headers: { 'accept-language': 'ja' } });
     expect(first.html).toContain('<html lang="ja">');
