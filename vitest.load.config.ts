@@ -11,6 +11,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: false,
     maxWorkers: 1,
+    // The soak samples the heap after a full collection.
+    execArgv: ['--expose-gc'],
     reporters: ['verbose'],
   },
 });

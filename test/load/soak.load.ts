@@ -34,6 +34,7 @@ it(`soak: ${SHORT ? 1 : 20} min of steady sign-ins; RSS and store size slopes af
   const sampler = (async () => {
     for (let i = 0; sampling && i < 10_000; i++) {
       const s = await storeSize(rig.redis.port);
+      (globalThis as { gc?: () => void }).gc?.();
       const m = process.memoryUsage();
       samples.push({ t: Date.now() - t0, rss: m.rss / 2 ** 20, heap: m.heapUsed / 2 ** 20, keys: s.keys, redisMem: s.usedMemory / 2 ** 20 });
       await sleep(sampleEveryMs);
