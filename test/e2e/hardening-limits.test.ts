@@ -72,7 +72,7 @@ function expectLimitPage(res: Response, html: string, code: string, now: number)
   expect(html).not.toContain('wresult');
   const seconds = windowRest(now);
   expect(res.headers.get('retry-after')).toBe(String(seconds));
-  expect(html).toContain(`You can try again in ${seconds} seconds.`);
+  expect(html).toContain(seconds === 1 ? 'You can try again in 1 second.' : `You can try again in ${seconds} seconds.`);
 }
 
 describe('clientNetwork: one key per client network', () => {
