@@ -78,7 +78,9 @@ export async function submitEmail(ctx: Context, deps: AppDeps): Promise<void> {
   if (tenant.policy.requireInvitation && !tx.invitationId) {
     throw forbidden('invitation_required', 'this organization enrolls by invitation only');
   }
-  stayWithHint(tenant, tx, email);
+  // Only for an organization already known (the email step entered again by "use another
+  // account"): on the first email step the typed address only finds the organization.
+  if (bound) stayWithHint(bound, tx, email);
   if (!bound) {
     tx.tenantFromEmail = true;
     // Found only now: the tenant's default language applies when the browser named none we have.
