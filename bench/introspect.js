@@ -8,7 +8,7 @@ async function measure(server, url, makeRequest) {
   const rps = await loadTest(url, makeRequest);
   const secs = (performance.now() - start) / 1000;
   const cpuSecs = ((await server.cpu()) - before) / 1e6;
-  return { rps, perCpuSecond: (rps * secs) / cpuSecs };
+  return { rps, perCpuSecond: (rps * secs) / cpuSecs, cores: cpuSecs / secs };
 }
 
 export async function run() {
@@ -38,6 +38,7 @@ export async function run() {
     await koa.stop();
     await old.stop();
   }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const best = (k, f) => Math.max(...rounds.map((r) => r[k][f]));
   const ratio = best('fed', 'rps') / best('base', 'rps');
   const cpuRatio = best('fed', 'perCpuSecond') / best('base', 'perCpuSecond');
@@ -52,6 +53,9 @@ export async function run() {
       `fedbridge POST /introspect   ${fmt(best('fed', 'rps')).padStart(12)}   ${fmt(best('fed', 'perCpuSecond')).padStart(12)}   (as shipped; both log every request at info)`,
       `ratio before / bare          ${(best('old', 'rps') / best('base', 'rps')).toFixed(2).padStart(12)}   ${(best('old', 'perCpuSecond') / best('base', 'perCpuSecond')).toFixed(2).padStart(12)}`,
       `ratio fedbridge / bare       ${ratio.toFixed(2).padStart(12)}   ${cpuRatio.toFixed(2).padStart(12)}   (aim >= 0.85)`,
+      // Cores each server used under the same 16 connections (median round): below 1 means it
+      // waited (the load generator, the thread pool doing WebCrypto, or other processes).
+      `cores used: bare ${median(rounds.map((r) => r.base.cores)).toFixed(2)}, koa ${median(rounds.map((r) => r.koa.cores)).toFixed(2)}, fedbridge ${median(rounds.map((r) => r.fed.cores)).toFixed(2)}`,
     ],
   };
 }
