@@ -7,6 +7,9 @@ import { redactUrl } from '../log.js';
 import { sendErrorPage, sendJsonError } from './respond.js';
 import { tenantById } from './deps.js';
 
+/** Retry-After on a 502/504 page that names no other time (an IdP outage; the breaker names its own). */
+export const IDP_RETRY_AFTER_SECONDS = 30;
+
 /** Longest query string accepted: appru + login_hint + client params fit easily. */
 export const MAX_QUERY_BYTES = 4096;
 
@@ -85,6 +88,8 @@ export function errorHandler(deps: AppDeps) {
       }
     } catch (raw) {
       const err = toFedbridgeError(raw);
+      // An IdP that failed or was too slow (502/504) may answer again soon: say when to retry.
+      if ((err.status === 502 || err.status === 504) && err.retryAfter === undefined) err.retryAfter = IDP_RETRY_AFTER_SECONDS;
       const logFields = { reqId: ctx.state.requestId, code: err.code, status: err.status, detail: err.message };
       if (err.status >= 500) deps.log.error({ ...logFields, err: raw }, 'request failed');
       else deps.log.warn(logFields, 'request refused');
