@@ -1,4 +1,4 @@
-/** Demo mode's "play the device" pages: GET / and POST /demo/device (contract §1). */
+/** Demo mode's "play the device" pages: GET / and POST /demo/device (README, Demo mode). */
 import type { Context } from 'koa';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { AppDeps } from '../http/deps.js';

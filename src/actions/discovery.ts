@@ -1,5 +1,5 @@
 /**
- * GET|POST /EnrollmentServer/Discovery.svc (contract §3): a reference MS-MDE2 discovery
+ * GET|POST /EnrollmentServer/Discovery.svc (docs/enrollment-server.md): a reference MS-MDE2 discovery
  * service that always answers Federated, pointing the device at this service's /auth.
  * Every bad request ends in a SOAP fault, never in a crash or an HTML page.
  */

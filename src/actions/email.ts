@@ -33,7 +33,7 @@ function stayInTenant(deps: AppDeps, bound: TenantConfig, email: string): void {
 }
 
 /**
- * When the tenant requires the signed-in user to be the window's login_hint (contract §2),
+ * When the tenant requires the signed-in user to be the window's login_hint (docs/configuration.md),
  * another account cannot finish: say so now rather than after the password.
  */
 function stayWithHint(tenant: TenantConfig, tx: Transaction, email: string): void {

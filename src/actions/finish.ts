@@ -17,7 +17,7 @@ import { formActionFor } from './appru.js';
 
 export function checkPolicy(tenant: TenantConfig, tx: Transaction, identity: Identity): void {
   const p = tenant.policy;
-  // Tenant binding (contract §2): a tenant's IdP vouches for its own domains only, so that
+  // Tenant binding (docs/configuration.md): a tenant's IdP vouches for its own domains only, so that
   // no tenant can mint a token naming a user of another organization.
   if (!upnAllowedIn(tenant, identity.upn)) {
     throw forbidden('upn_not_in_tenant', 'signed-in user is outside the tenant\'s domains', { org: tenant.displayName });

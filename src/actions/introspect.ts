@@ -1,5 +1,5 @@
 /**
- * POST /introspect (contract §3): enrollment servers ask whether a token, a BST value
+ * POST /introspect (docs/enrollment-server.md): enrollment servers ask whether a token, a BST value
  * or a whole WS-Trust SOAP message carries a token they may trust. Any token value,
  * however bad, answers 200 with active=false and a stable code.
  */
@@ -13,7 +13,7 @@ import { DEFAULT_NBF_LEEWAY_SECONDS } from '../tokens/verify.js';
 import { parseFormOrJson } from '../http/rawbody.js';
 import { FedbridgeError } from '../errors.js';
 
-/** Introspection carries a SOAP envelope inside a form or JSON field (contract §3). */
+/** Introspection carries a SOAP envelope inside a form or JSON field (docs/enrollment-server.md). */
 const BODY_LIMIT = 256 * 1024;
 
 function readConsume(v: unknown): boolean | undefined {
@@ -26,7 +26,7 @@ function readConsume(v: unknown): boolean | undefined {
 export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
   const client = authenticateClient(ctx, deps.config.enrollmentServers);
   // This route's own strict reader (src/http/rawbody.ts): form or JSON, 256 KiB, and a field
-  // given twice is a 400 (contract §3), whichever reader a client expects.
+  // given twice is a 400 (docs/enrollment-server.md), whichever reader a client expects.
   const read = await parseFormOrJson(ctx.req, BODY_LIMIT);
   if (!read.ok) {
     if (read.status === 413) throw new FedbridgeError(413, 'request_too_large', read.detail);
@@ -43,7 +43,7 @@ export async function introspect(ctx: Context, deps: AppDeps): Promise<void> {
     now,
     audienceFor: audienceResolver(deps.config),
     tenantAllowed: (tid) => !client.tenants || client.tenants.includes(tid),
-    // Contract §3: no leeway on exp here, 5 s on nbf/iat, and no token outlives tokens.ttlSeconds.
+    // docs/enrollment-server.md: no leeway on exp here, 5 s on nbf/iat, and no token outlives tokens.ttlSeconds.
     expLeewaySeconds: 0,
     nbfLeewaySeconds: DEFAULT_NBF_LEEWAY_SECONDS,
     maxLifetimeSeconds: deps.config.tokens.ttlSeconds,

@@ -1,5 +1,5 @@
 /**
- * Per-minute limits from `limits` (contract §2); 0 turns a limit off.
+ * Per-minute limits from `limits` (docs/configuration.md); 0 turns a limit off.
  *
  * Password attempts are reserved before the password is checked: the store's atomic
  * counter hands out slots 1, 2, 3, ..., and an attempt whose slot is past the limit is

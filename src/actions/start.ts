@@ -83,7 +83,7 @@ export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: s
 /**
  * A tenant fixed by the URL (or an invitation) with a `login_hint` outside its domains: when
  * the tenant requires the signed-in user to equal the hint, no sign-in could pass the
- * tenant binding at the end (contract §2), so the person is told now, before typing a
+ * tenant binding at the end (docs/configuration.md), so the person is told now, before typing a
  * password at the IdP. Without requireHintMatch the hint binds nothing and the policy in
  * finish.ts judges the user who actually signs in.
  */

@@ -1,6 +1,6 @@
 /**
- * The admin commands (contract §1): `tenant`, `idp test`, `invitations`, `audit` talk to a
- * running service's admin API (contract §3, `/admin/api/v1`) with `--server URL` (or
+ * The admin commands (README, Operating it): `tenant`, `idp test`, `invitations`, `audit` talk to a
+ * running service's admin API (README, The sign-in flow, `/admin/api/v1`) with `--server URL` (or
  * FEDBRIDGE_SERVER) and the admin token from `--token` (or FEDBRIDGE_ADMIN_TOKEN).
  *
  * A server without an endpoint answers 404; the CLI then reads the server's OpenAPI document

@@ -1,5 +1,5 @@
 /**
- * The `fedbridge` command (contract §1), on commander: every command and subcommand answers
+ * The `fedbridge` command (README, Operating it), on commander: every command and subcommand answers
  * `--help`, an unknown option or command names the nearest valid one, exit codes returned.
  */
 import { Command, CommanderError, Help } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * `fedbridge token verify` (contract §1): the keys and issuer come from the configuration (as the
+ * `fedbridge token verify` (README, Operating it): the keys and issuer come from the configuration (as the
  * service finds them, demo mode included), from a running service (`--server`, its
  * openid-configuration) or from a JWKS URL. It only reads keys: it never creates a key directory.
  */
@@ -55,7 +55,7 @@ async function fetchJwks(url: string): Promise<JWTVerifyGetKey> {
   }
 }
 
-/** Issuer and keys of a running service, from its openid-configuration (contract §3). */
+/** Issuer and keys of a running service, from its openid-configuration (docs/enrollment-server.md). */
 async function fromServer(server: string): Promise<{ issuer: string; keys: JWTVerifyGetKey }> {
   const base = server.replace(/\/+$/, '');
   const url = `${base}/.well-known/openid-configuration`;

@@ -1,4 +1,4 @@
-/** Domain names as tenants own them (contract §2): compared case-insensitively, without a trailing dot. */
+/** Domain names as tenants own them (docs/configuration.md): compared case-insensitively, without a trailing dot. */
 
 /**
  * The domain of a user name: the part after the last `@`, lower-cased, without a trailing

@@ -206,7 +206,7 @@ export function checkWarnings(cfg: Pick<ConfigFile, 'tenants'>): string[] {
     if (foreign) {
       warnings.push(
         `tenants[${i}].policy.allowForeignDomains: tenant ${t.id} signs in users of any domain, not only ${t.domains.join(', ')}; ` +
-          'its tokens may name users of other organizations (contract §2)',
+          'its tokens may name users of other organizations (docs/configuration.md)',
       );
     }
     if (t.idp.kind !== 'local') return;

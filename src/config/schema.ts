@@ -1,5 +1,5 @@
 /**
- * The configuration file's shape (contract §2), validated once at start-up.
+ * The configuration file's shape (docs/configuration.md), validated once at start-up.
  * Every rule here produces a message with the path of the offending key.
  */
 import { z } from 'zod';
@@ -66,7 +66,7 @@ const policy = z
     allowedGroups: z.array(z.string()).default([]).describe('when not empty, only members of one of these groups get a token'),
     requireHintMatch: z.boolean().default(true).describe('the signed-in user must be the login_hint user the device gave'),
     requireInvitation: z.boolean().default(false).describe('enroll only with an invitation (fedbridge link, admin API)'),
-    /** Off by default: the signed-in UPN's domain must be one of the tenant's domains (contract §2). */
+    /** Off by default: the signed-in UPN's domain must be one of the tenant's domains (docs/configuration.md). */
     allowForeignDomains: z.boolean().default(false).describe("sign in users whose domain is not one of the tenant's domains (config check warns)"),
   })
   .strict();

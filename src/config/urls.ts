@@ -1,7 +1,7 @@
 /** URL rules shared by config validation and request handling. */
 import { z } from 'zod';
 
-/** Loopback hosts: the only places plain http:// is allowed (contract §2). */
+/** Loopback hosts: the only places plain http:// is allowed (docs/configuration.md). */
 export function isLoopbackHost(hostname: string): boolean {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (h === 'localhost' || h === '::1') return true;

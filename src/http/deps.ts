@@ -47,7 +47,7 @@ export function ownsDomainOf(tenant: TenantConfig, upn: string): boolean {
 }
 
 /**
- * Tenant binding (contract §2): may a user named `upn` sign in to (or be invited to) this
+ * Tenant binding (docs/configuration.md): may a user named `upn` sign in to (or be invited to) this
  * tenant? Only within its domains, unless `policy.allowForeignDomains` widens it.
  */
 export function upnAllowedIn(tenant: TenantConfig, upn: string): boolean {

@@ -58,7 +58,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
 /**
  * The top-level object keys of a JSON text that appear more than once (after JSON unescaping:
  * "tok\u0065n" is "token"). JSON.parse keeps the last of a repeated key silently, so a reader
- * that keeps the first would see another value: contract §3 makes a field given twice a 400.
+ * that keeps the first would see another value: docs/enrollment-server.md makes a field given twice a 400.
  * Call it on text JSON.parse has already accepted; anything else returns [].
  */
 export function duplicateTopLevelKeys(json: string): string[] {
@@ -113,7 +113,7 @@ function mediaType(contentType: string | undefined): string {
 
 /**
  * Reads a form (application/x-www-form-urlencoded) or JSON body of at most `limit` bytes, for
- * one machine route (/introspect, contract §3) whose fields are top-level strings. Strict:
+ * one machine route (/introspect, docs/enrollment-server.md) whose fields are top-level strings. Strict:
  * UTF-8 only, JSON must be an object, and a field given twice (in a form, or as a repeated
  * JSON key) is refused: readers that keep the first or the last would disagree. Any other
  * content type reads as no fields (the route then says what is missing).

@@ -1,4 +1,4 @@
-/** The routes table: every URL the service answers, in one place (contract §3). */
+/** The routes table: every URL the service answers, in one place (README, The sign-in flow). */
 import Router from '@koa/router';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';

@@ -1,5 +1,5 @@
 /**
- * Issuing an invitation and its `ms-device-enrollment:` deep link (contract §1 `link`).
+ * Issuing an invitation and its `ms-device-enrollment:` deep link (README, Operating it `link`).
  * One function for the CLI and the admin API, so both validate and format alike.
  */
 import type { Config } from '../config/load.js';
@@ -68,7 +68,7 @@ export async function issueInvitationLink(config: Config, store: Store, req: Lin
   const upn = req.upn?.trim() ?? '';
   const m = UPN.exec(upn);
   if (!m) throw badRequest('invalid_upn', 'upn must look like user@domain');
-  // Tenant binding (contract §2): the sign-in at the end refuses a UPN outside the tenant's
+  // Tenant binding (docs/configuration.md): the sign-in at the end refuses a UPN outside the tenant's
   // domains (unless policy.allowForeignDomains), so such an invitation could never be used.
   if (!upnAllowedIn(tenant, upn)) {
     throw badRequest('upn_not_in_tenant', `${m[1]} is not a domain of tenant ${tenant.id} (${tenant.domains.join(', ')})`);

@@ -75,7 +75,7 @@ export const SOAP_XML_LIMITS = {
  * Parses a GetPolicies or RST (Enroll) request without judging its tokens.
  *
  * What the message is comes from its Body alone, never from the WS-Addressing Action
- * (contract §3): a sender chooses the Action, and an MDM that routes on it must not be able
+ * (docs/enrollment-server.md): a sender chooses the Action, and an MDM that routes on it must not be able
  * to make an Enroll pass for a GetPolicies. A Body with a RequestSecurityToken anywhere is an
  * Enroll; a Body with a GetPolicies element and nothing of an Enroll is a GetPolicies; a Body
  * that is neither says null. Anything ambiguous is refused as malformed (XmlError).

@@ -69,7 +69,7 @@ function subcodeValue(code: FaultCode): string {
   return `<s:Value>${code}</s:Value>`;
 }
 
-/** An ActivityId header in the form Fleet's and Mattrax's servers send (contract §3). */
+/** An ActivityId header in the form Fleet's and Mattrax's servers send (docs/enrollment-server.md). */
 export function activityIdHeader(activityId: string): string {
   const id = xmlEscape(activityId);
   return `<ActivityId CorrelationId="${id}" xmlns="${NS_DIAGNOSTICS}">${id}</ActivityId>`;

@@ -8,7 +8,7 @@ import type { TokenErrorCode } from '../tokens/verify.js';
 import { buildSoapFault, type FaultCode, type FaultErrorType } from './faults.js';
 import { ACTION_ADDRESSING_FAULT, ACTION_DISCOVER_RESPONSE, ACTION_GET_POLICIES_RESPONSE, ACTION_RSTRC_WSTEP } from './constants.js';
 
-/** Token refusals (contract §3) plus what only Discovery.svc refuses. */
+/** Token refusals (docs/enrollment-server.md) plus what only Discovery.svc refuses. */
 export type RefusalCode = TokenErrorCode | 'federated_not_offered' | 'unsupported_media_type' | 'request_too_large' | 'server_error';
 
 export interface Refusal {

@@ -1,5 +1,5 @@
 /**
- * Store epochs: how a store that forgot its state still fails closed (contract §2,
+ * Store epochs: how a store that forgot its state still fails closed (docs/operations.md,
  * docs/operations.md "When the store forgets").
  *
  * Every store holds an epoch record written when its state began: an `id` and `notBefore`
@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
-/** Clock difference tolerated between instances (contract §3 allows 5 s on iat/nbf). */
+/** Clock difference tolerated between instances (docs/enrollment-server.md allows 5 s on iat/nbf). */
 export const LOSS_SKEW_MS = 5_000;
 
 /** notBefore of an epoch created at open: tokens issued from this second on are accepted. */

@@ -2,7 +2,7 @@ import type { Store } from './types.js';
 
 export type * from './types.js';
 
-/** Contract §2: SQLite, or Redis as one server (`url`), Sentinel (`sentinels` + `name`) or Cluster (`cluster`). */
+/** docs/operations.md: SQLite, or Redis as one server (`url`), Sentinel (`sentinels` + `name`) or Cluster (`cluster`). */
 export type StoreConfig =
   | { kind: 'sqlite'; path: string }
   | { kind: 'redis'; url?: string; sentinels?: string[]; name?: string; cluster?: string[]; password?: string };

@@ -116,7 +116,7 @@ export interface RedisStoreOptions {
   onStateLost?: (detail: string) => void;
 }
 
-/** Where Redis is: one server, a Sentinel-managed master, or a Cluster (contract §2). */
+/** Where Redis is: one server, a Sentinel-managed master, or a Cluster (docs/operations.md). */
 export type RedisTarget =
   | { url: string }
   | { sentinels: string[]; name: string; password?: string }

@@ -1,4 +1,4 @@
-/** The normalized identity every upstream produces, and the token's claims (contract §4). */
+/** The normalized identity every upstream produces, and the token's claims (README, The token). */
 
 export interface Identity {
   /** The upstream's own stable subject. */

@@ -1,4 +1,4 @@
-/** Mints the `wresult` token: a compact JWS signed with the current key (contract §4). */
+/** Mints the `wresult` token: a compact JWS signed with the current key (README, The token). */
 import { createHash, randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { KeyRing } from './keys.js';

@@ -1,6 +1,6 @@
 /**
  * Verifies a Fedbridge token and maps every failure to one of the stable codes of
- * contract §3. Used by /introspect, `fedbridge token verify` and fedbridge/verify.
+ * docs/enrollment-server.md. Used by /introspect, `fedbridge token verify` and fedbridge/verify.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { FedbridgeClaims } from './claims.js';
@@ -44,7 +44,7 @@ export interface FedbridgeVerifyOptions {
   maxLifetimeSeconds?: number;
 }
 
-/** Contract §3: at most 5 s on nbf and iat at /introspect (hosts' clocks differ slightly). */
+/** docs/enrollment-server.md: at most 5 s on nbf and iat at /introspect (hosts' clocks differ slightly). */
 export const DEFAULT_NBF_LEEWAY_SECONDS = 5;
 /** The largest `tokens.ttlSeconds` the configuration accepts. */
 export const MAX_TOKEN_LIFETIME_SECONDS = 3600;

@@ -1,4 +1,4 @@
-/** The `claims` key shared by the assertion kinds (saml, wsfed, wstrust; contract §2). */
+/** The `claims` key shared by the assertion kinds (saml, wsfed, wstrust; docs/configuration.md). */
 import { z } from 'zod';
 
 /**
@@ -15,9 +15,9 @@ export const assertionClaimsSchema = z
   .strict()
   .default({});
 
-/** Contract §2: NotBefore/NotOnOrAfter are accepted within this skew. */
+/** docs/configuration.md: NotBefore/NotOnOrAfter are accepted within this skew. */
 export const clockSkewSchema = z.number().int().min(0).max(600).default(180);
 
-/** Contract §2: every upstream call has this deadline. */
+/** docs/configuration.md: every upstream call has this deadline. */
 // Below the server's 30 s no-traffic limit (README, Timeouts), so a slow IdP still ends in a 504 page.
 export const timeoutSchema = z.number().int().positive().max(25_000).default(10_000);

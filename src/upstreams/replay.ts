@@ -1,5 +1,5 @@
 /**
- * One-time assertion ids for the assertion kinds (contract §2: each assertion ID accepted once,
+ * One-time assertion ids for the assertion kinds (docs/assertions.md: each assertion ID accepted once,
  * in the store, so it holds across instances). The store's consumed-token markers hold them
  * under a key scoped by kind and tenant (whose IdP alone can sign them), hashed so that an id
  * can never collide with a token's jti.

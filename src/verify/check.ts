@@ -1,6 +1,6 @@
 /**
  * The one enrollment check shared by /introspect, `fedbridge token verify` and the
- * fedbridge/verify library: extract → verify → replay rule (contract §3).
+ * fedbridge/verify library: extract → verify → replay rule (docs/enrollment-server.md).
  */
 import type { FedbridgeClaims } from '../tokens/claims.js';
 import { verifyFedbridgeToken, type FedbridgeVerifyOptions, type TokenErrorCode } from '../tokens/verify.js';
@@ -53,7 +53,7 @@ export type CheckResult =
 export const REPLAY_MARKER_GRACE_SECONDS = 300;
 
 /**
- * Contract §3's replay rule, in one place for /introspect and fedbridge/verify.
+ * docs/enrollment-server.md's replay rule, in one place for /introspect and fedbridge/verify.
  * A GetPolicies that does not ask to consume is valid for the whole token lifetime, before and
  * after the Enroll consumed it (a device retrying a failed enrollment repeats GetPolicies first):
  * it answers 'fresh' before consumption and 'retry' after. Any other non-consuming check after

@@ -62,7 +62,7 @@ function fromEnvelope(xml: string, opts: { acceptEntra?: boolean }): ExtractResu
     const why = err instanceof XmlError ? `the envelope was refused (${err.message})` : 'unreadable XML';
     return fail('malformed', why);
   }
-  // An envelope is a GetPolicies or an Enroll (contract §3); the replay rule depends on which.
+  // An envelope is a GetPolicies or an Enroll (docs/enrollment-server.md); the replay rule depends on which.
   if (env.message === null) return fail('malformed', 'the envelope is neither a GetPolicies nor an Enroll request', null, env.messageId);
   const base = { message: env.message, messageId: env.messageId, deviceId: env.deviceId, additionalContext: env.additionalContext };
   const ours = env.tokens.filter((t) => t.valueType === VT_DEVICE_ENROLLMENT_USER_TOKEN);

@@ -1,5 +1,5 @@
 /**
- * fedbridge/verify: the enrollment server's side of contract §4. Give it whatever
+ * fedbridge/verify: the enrollment server's side of docs/verify.md. Give it whatever
  * arrived at your GetPolicies / Enroll endpoint (the whole SOAP envelope, the BST
  * value, or the bare token) and it runs the same checks as /introspect.
  *

@@ -51,7 +51,7 @@ describe('configuration warnings', () => {
       tenant('guests', ['guests.com'], localIdp('host@guests.com'), { allowForeignDomains: true }),
     ]);
     expect(w).toEqual([
-      'tenants[1].policy.allowForeignDomains: tenant guests signs in users of any domain, not only guests.com; its tokens may name users of other organizations (contract §2)',
+      'tenants[1].policy.allowForeignDomains: tenant guests signs in users of any domain, not only guests.com; its tokens may name users of other organizations (docs/configuration.md)',
     ]);
   });
 
@@ -85,7 +85,7 @@ describe('configuration warnings', () => {
     const io: CliIO = { stdout: (s) => void (out += s), stderr: (s) => void (err += s), stdin: Readable.from([]), env: {} };
     expect(await main(['config', 'check', '--config', path], io)).toBe(0);
     expect(err).toBe(
-      'warning: tenants[0].policy.allowForeignDomains: tenant guests signs in users of any domain, not only guests.com; its tokens may name users of other organizations (contract §2)\n',
+      'warning: tenants[0].policy.allowForeignDomains: tenant guests signs in users of any domain, not only guests.com; its tokens may name users of other organizations (docs/configuration.md)\n',
     );
     expect(out).toBe(`ok: ${path}: 1 tenant(s), issuer https://auth.example.com\n`);
   });

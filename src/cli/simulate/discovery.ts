@@ -1,4 +1,4 @@
-/** The device's discovery: GET then POST at URL/EnrollmentServer/Discovery.svc (contract §1). */
+/** The device's discovery: GET then POST at URL/EnrollmentServer/Discovery.svc (README, Operating it). */
 import { randomUUID } from 'node:crypto';
 import { buildDiscoverRequest } from '../../soap/build.js';
 import { SOAP_CONTENT_TYPE } from '../../soap/constants.js';

@@ -1,5 +1,5 @@
 /**
- * `fedbridge simulate`: plays the Windows enrollment client against a server (contract §1):
+ * `fedbridge simulate`: plays the Windows enrollment client against a server (README, Operating it):
  * discovery, the auth window, the wresult capture, then GetPolicies and Enroll carrying
  * the token. One line per step; exit 0 only when every step passes (a SKIP is not a failure).
  */

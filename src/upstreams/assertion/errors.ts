@@ -1,6 +1,6 @@
 /**
  * The closed set of codes the assertion validator refuses with (docs/assertions.md).
- * Every refusal of an IdP answer is a 4xx (contract §2: a forged, replayed or mismatched
+ * Every refusal of an IdP answer is a 4xx (docs/assertions.md: a forged, replayed or mismatched
  * answer ends in a 4xx page); the page shows the existing "could not be verified" text.
  * A broken metadata document is the IdP's (or the set-up's) fault: 502.
  */

@@ -1,5 +1,5 @@
 /**
- * From a validated assertion to the normalized identity (contract §2 `claims`): attribute
+ * From a validated assertion to the normalized identity (docs/assertions.md `claims`): attribute
  * names for upn, email, name and groups, with AD FS's claim URIs as defaults and the NameID
  * as the last resort for the UPN; `amr` filled from the authentication method.
  */
@@ -26,7 +26,7 @@ export const PASSWORD_METHODS: ReadonlySet<string> = new Set([
   'http://schemas.microsoft.com/ws/2008/06/identity/authenticationmethod/password',
 ]);
 
-/** Where each claim comes from: one attribute name (claim URI) per field, as in contract §2. */
+/** Where each claim comes from: one attribute name (claim URI) per field, as in docs/assertions.md. */
 export interface ClaimNames {
   upn?: string;
   email?: string;

@@ -1,5 +1,5 @@
 /**
- * Readers for the two metadata documents the assertion kinds trust (contract §2):
+ * Readers for the two metadata documents the assertion kinds trust (docs/assertions.md):
  *  - WS-Federation metadata (AD FS `/FederationMetadata/2007-06/FederationMetadata.xml`):
  *    signing certificates of the `fed:SecurityTokenServiceType` RoleDescriptor only, and
  *    its `fed:PassiveRequestorEndpoint`;

@@ -1,6 +1,6 @@
 /**
  * The one strict SAML assertion validator (SAML 1.1 and 2.0) behind the `wsfed` and `wstrust`
- * kinds (contract §2, docs/assertions.md). Its core rule: the element whose signature was
+ * kinds (docs/assertions.md, docs/assertions.md). Its core rule: the element whose signature was
  * verified is the very element that is read. Everything returned comes from the canonical
  * XML that xml-crypto reports as signed (`getSignedReferences()`), never from the DOM of the
  * answer, and the answer must hold exactly one assertion, where its envelope says it is.
@@ -59,7 +59,7 @@ export interface AssertionCheck {
   seen: (id: string, expiresAt: number) => Promise<boolean>;
   /** Epoch ms; default Date.now. */
   now?: () => number;
-  /** Default 180 (contract §2). */
+  /** Default 180 (docs/assertions.md). */
   clockSkewSeconds?: number;
   /** Default 512 KiB. */
   maxBytes?: number;

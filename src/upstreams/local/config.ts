@@ -1,4 +1,4 @@
-/** The `local` kind's configuration (contract §2): users with scrypt hashes in the config file. */
+/** The `local` kind's configuration (docs/configuration.md): users with scrypt hashes in the config file. */
 import { z } from 'zod';
 import { isPasswordHash } from './password.js';
 
@@ -7,7 +7,7 @@ const SCRYPT_MAXMEM = 64 * 1024 * 1024;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
- * A complete hash as `fedbridge user hash-password` prints it (contract §2): the shape that
+ * A complete hash as `fedbridge user hash-password` prints it (docs/configuration.md): the shape that
  * isPasswordHash accepts, plus what scrypt would refuse at sign-in time (N a power of two,
  * memory within the limit) and what a cut-off copy lacks (a 16-byte salt, a 32-byte key).
  */

@@ -1,4 +1,4 @@
-/** The `oidc` kind's configuration (contract §2) and its start-up rules. */
+/** The `oidc` kind's configuration (docs/configuration.md) and its start-up rules. */
 import { z } from 'zod';
 import { secureUrl } from '../../config/urls.js';
 import type { KindProblem } from '../types.js';

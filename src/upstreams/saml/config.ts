@@ -1,4 +1,4 @@
-/** The `saml` kind's configuration (contract §2): SAML 2.0 Web SSO, SP side. */
+/** The `saml` kind's configuration (docs/configuration.md): SAML 2.0 Web SSO, SP side. */
 import { z } from 'zod';
 import { secureUrl } from '../../config/urls.js';
 import { assertionClaimsSchema, clockSkewSchema, timeoutSchema } from '../claims.js';

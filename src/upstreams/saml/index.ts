@@ -1,5 +1,5 @@
 /**
- * The `saml` kind: SAML 2.0 Web SSO, SP side, on @node-saml/node-saml (contract §2, issue #8).
+ * The `saml` kind: SAML 2.0 Web SSO, SP side, on @node-saml/node-saml (docs/assertions.md, issue #8).
  * begin → an AuthnRequest over the Redirect binding (RelayState = our transaction, its ID kept
  * on the transaction; signed when `signAuthnRequests`).
  * complete → in this order (docs/assertions.md for the shared rules):
@@ -128,7 +128,7 @@ export const samlKind = defineKind({
         audience: entityId,
         idpCert: md.signingCertificates,
         ...(md.ssoRedirectUrl ? { entryPoint: md.ssoRedirectUrl } : {}),
-        // Contract §2: a signed Assertion in a signed or unsigned Response; an unsigned one only
+        // docs/assertions.md: a signed Assertion in a signed or unsigned Response; an unsigned one only
         // inside a signed Response holding exactly one (node-saml enforces exactly this with both false).
         wantAssertionsSigned: false,
         wantAuthnResponseSigned: false,

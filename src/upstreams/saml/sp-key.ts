@@ -1,5 +1,5 @@
 /**
- * The SAML SP's RSA key and self-signed certificate (contract §2): IdPs need an X.509
+ * The SAML SP's RSA key and self-signed certificate (docs/configuration.md): IdPs need an X.509
  * certificate, which the ES256 token-signing JWKs do not have. Generated into keys.dir on first
  * need (`saml-sp.key.pem` mode 0600, `saml-sp.crt.pem`), shared by every instance like the
  * signing keys, or read from `spKeyFile`/`spCertFile`. Files are written atomically; when two

@@ -1,4 +1,4 @@
-/** The `wsfed` kind's configuration (contract §2): WS-Federation passive, as AD FS `/adfs/ls/`. */
+/** The `wsfed` kind's configuration (docs/configuration.md): WS-Federation passive, as AD FS `/adfs/ls/`. */
 import { z } from 'zod';
 import { secureUrl } from '../../config/urls.js';
 import { assertionClaimsSchema, clockSkewSchema, timeoutSchema } from '../claims.js';

@@ -12,7 +12,7 @@ import { assertionReplayCache } from '../replay.js';
 import { defineKind } from '../types.js';
 import { wsfedSchema } from './config.js';
 
-/** AD FS answers are a few KiB; SAML answers with many groups reach 100+ KiB (contract §3: at least 256 KiB). */
+/** AD FS answers are a few KiB; SAML answers with many groups reach 100+ KiB (README, The sign-in flow: at least 256 KiB). */
 export const MAX_WSFED_ANSWER = 512 * 1024;
 /**
  * The posted form carries `wresult` percent-encoded: about 1.3 times its size for an AD FS
@@ -60,7 +60,7 @@ export const wsfedKind = defineKind({
         const md = await metadata.get();
         const endpoint = cfg.endpoint ?? md.passiveEndpoint;
         if (!endpoint) throw new FedbridgeError(502, 'upstream_error', 'federation metadata names no passive endpoint; set idp.endpoint');
-        // Where people are sent must meet the rule for configured URLs (contract §2: https, http
+        // Where people are sent must meet the rule for configured URLs (docs/configuration.md: https, http
         // only on loopback), whether it was configured or read from the metadata.
         if (checkSecureUrl(endpoint) !== null) {
           throw new FedbridgeError(502, 'upstream_error', 'the passive endpoint of the federation metadata is not an https:// URL; set idp.endpoint');

@@ -1,4 +1,4 @@
-/** The `wstrust` kind's configuration (contract §2): WS-Trust 1.3 active sign-in (`usernamemixed`). */
+/** The `wstrust` kind's configuration (docs/configuration.md): WS-Trust 1.3 active sign-in (`usernamemixed`). */
 import { z } from 'zod';
 import { secureUrl } from '../../config/urls.js';
 import { assertionClaimsSchema, clockSkewSchema, timeoutSchema } from '../claims.js';
