@@ -376,17 +376,8 @@ interface Confirmation {
   inResponseTo: string | null;
 }
 
-interface Fields {
-  issuer: string;
-  nameId: string;
-  nameIdFormat: string | null;
-  attributes: Record<string, string[]>;
-  authnMethods: string[];
-  issueInstant: number;
-  notBefore: number | null;
-  notOnOrAfter: number;
-  authnInstant: number | null;
-  inResponseTo: string | null;
+/** What is read from the signed assertion: the result's fields, plus what the checks need. */
+interface Fields extends Omit<ValidatedAssertion, 'samlVersion' | 'assertionId'> {
   audienceRestrictions: string[][];
   confirmations: Confirmation[];
 }
