@@ -34,8 +34,11 @@ function findRedisServer(): string {
   throw new Error(`redis-server not found or not executable (tried ${candidates.join(', ')}). Install it: apt-get install redis-server`);
 }
 
-/** One raw PING over TCP; true when the server answers +PONG. */
-function pingOnce(port: number): Promise<boolean> {
+/**
+ * Sends one inline command over a raw socket; `judge` reads what arrived so far and returns
+ * true/false once it can tell, undefined to wait for more. False on error or timeout.
+ */
+function askRaw(port: number, command: string, timeoutMs: number, judge: (answer: string) => boolean | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ host: '127.0.0.1', port });
     let buf = '';
@@ -43,14 +46,20 @@ function pingOnce(port: number): Promise<boolean> {
       sock.destroy();
       resolve(ok);
     };
-    sock.setTimeout(500, () => finish(false));
+    sock.setTimeout(timeoutMs, () => finish(false));
     sock.once('error', () => finish(false));
-    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('connect', () => sock.write(`${command}\r\n`));
     sock.on('data', (d) => {
       buf += d.toString();
-      if (buf.includes('\r\n')) finish(buf.startsWith('+PONG'));
+      const verdict = judge(buf);
+      if (verdict !== undefined) finish(verdict);
     });
   });
+}
+
+/** One raw PING over TCP; true when the server answers +PONG. */
+function pingOnce(port: number): Promise<boolean> {
+  return askRaw(port, 'PING', 500, (buf) => (buf.includes('\r\n') ? buf.startsWith('+PONG') : undefined));
 }
 
 async function launch(bin: string, fixedPort?: number, extra: string[] = []): Promise<{ port: number; proc: ChildProcess }> {
@@ -140,21 +149,7 @@ function findRedisCli(): string {
 
 /** Asks one node for `CLUSTER INFO` over a raw socket; true when cluster_state:ok. */
 function clusterOk(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
-    let buf = '';
-    const finish = (ok: boolean) => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => finish(false));
-    sock.once('error', () => finish(false));
-    sock.once('connect', () => sock.write('CLUSTER INFO\r\n'));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      if (buf.includes('cluster_known_nodes')) finish(buf.includes('cluster_state:ok'));
-    });
-  });
+  return askRaw(port, 'CLUSTER INFO', 1000, (buf) => (buf.includes('cluster_known_nodes') ? buf.includes('cluster_state:ok') : undefined));
 }
 
 export interface TestRedisCluster {
