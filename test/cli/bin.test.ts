@@ -1,34 +1,20 @@
 /** The compiled command as a child process: what `npx fedbridge` runs after `npm install`. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { verifyPassword } from '../../src/upstreams/local/password.js';
 import { freePort } from '../helpers/service.js';
+import { buildPrivatePackage } from '../helpers/private-package.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 /** A private copy of the package: the shared dist/ is left alone (benchmarks and other runs read it). */
 let PKG: string;
 let BIN: string;
 
 beforeAll(async () => {
-  PKG = mkdtempSync(join(tmpdir(), 'fedbridge-pkg-'));
-  // Build as `npm install` (prepare) does, with the same tsconfig, into the private copy.
-  // Type errors elsewhere in the tree still emit JavaScript; what matters is that the CLI runs.
-  try {
-    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(PKG, 'dist')], { cwd: ROOT, timeout: 120_000 });
-  } catch (err) {
-    console.warn(`tsc -p tsconfig.build.json reported errors:\n${(err as { stdout?: string }).stdout ?? err}`);
-  }
-  mkdirSync(join(PKG, 'bin'));
-  copyFileSync(join(ROOT, 'bin', 'fedbridge.js'), join(PKG, 'bin', 'fedbridge.js'));
-  copyFileSync(join(ROOT, 'package.json'), join(PKG, 'package.json'));
-  symlinkSync(join(ROOT, 'node_modules'), join(PKG, 'node_modules'));
-  symlinkSync(join(ROOT, 'views'), join(PKG, 'views'));
+  PKG = await buildPrivatePackage('fedbridge-pkg-');
   BIN = join(PKG, 'bin', 'fedbridge.js');
-  expect(existsSync(join(PKG, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
 }, 120_000);
 afterAll(() => rmSync(PKG, { recursive: true, force: true }));
 

@@ -4,31 +4,18 @@
  * out the buffered log and exits 0.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../helpers/service.js';
+import { buildPrivatePackage } from '../helpers/private-package.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 let PKG: string;
 
 beforeAll(async () => {
-  // A private build, as test/cli/bin.test.ts does: the shared dist/ is left alone.
-  PKG = mkdtempSync(join(tmpdir(), 'fedbridge-drain-'));
-  try {
-    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', join(PKG, 'dist')], { cwd: ROOT, timeout: 120_000 });
-  } catch (err) {
-    console.warn(`tsc -p tsconfig.build.json reported errors:\n${(err as { stdout?: string }).stdout ?? err}`);
-  }
-  mkdirSync(join(PKG, 'bin'));
-  copyFileSync(join(ROOT, 'bin', 'fedbridge.js'), join(PKG, 'bin', 'fedbridge.js'));
-  copyFileSync(join(ROOT, 'package.json'), join(PKG, 'package.json'));
-  symlinkSync(join(ROOT, 'node_modules'), join(PKG, 'node_modules'));
-  symlinkSync(join(ROOT, 'views'), join(PKG, 'views'));
-  expect(existsSync(join(PKG, 'dist', 'src', 'cli', 'main.js'))).toBe(true);
+  PKG = await buildPrivatePackage('fedbridge-drain-');
 }, 120_000);
 afterAll(() => rmSync(PKG, { recursive: true, force: true }));
 
