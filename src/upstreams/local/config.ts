@@ -2,23 +2,8 @@
 import { z } from 'zod';
 import { isPasswordHash } from './password.js';
 
-/** scrypt's own memory bound (128·r·(N+2+p) bytes) must fit the 64 MiB that password.ts gives it. */
-const SCRYPT_MAXMEM = 64 * 1024 * 1024;
-const BASE64URL = /^[A-Za-z0-9_-]+$/;
-
-/**
- * A complete hash as `fedbridge user hash-password` prints it (docs/configuration.md): the shape that
- * isPasswordHash accepts, plus what scrypt would refuse at sign-in time (N a power of two,
- * memory within the limit) and what a cut-off copy lacks (a 16-byte salt, a 32-byte key).
- */
-export function isCompletePasswordHash(hash: string): boolean {
-  if (!isPasswordHash(hash)) return false;
-  const [, n, r, p, salt, key] = hash.split('$');
-  const [N, R, P] = [Number(n), Number(r), Number(p)];
-  if (N < 2 || (N & (N - 1)) !== 0 || P > 16 || 128 * R * (N + 2 + P) > SCRYPT_MAXMEM) return false;
-  if (!BASE64URL.test(salt) || !BASE64URL.test(key)) return false;
-  return Buffer.from(salt, 'base64url').length >= 16 && Buffer.from(key, 'base64url').length >= 32;
-}
+/** A complete hash as `fedbridge user hash-password` prints it (the rules live in password.ts). */
+export const isCompletePasswordHash = isPasswordHash;
 
 export const localSchema = z
   .object({

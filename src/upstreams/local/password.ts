@@ -31,12 +31,24 @@ interface Parsed {
   key: Buffer;
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * A complete hash as `fedbridge user hash-password` prints it, or null: the shape, what scrypt
+ * would refuse at sign-in (N a power of two, memory within MAXMEM, p at most 16) and what a
+ * cut-off copy lacks (a 16-byte salt, a 32-byte key). The config schema and verifyPassword
+ * both judge hashes here.
+ */
 function parseHash(hash: string): Parsed | null {
   const parts = hash.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
   const [n, r, p] = parts.slice(1, 4).map(Number);
   if (![n, r, p].every((x) => Number.isInteger(x) && x > 0) || n > 1 << 20) return null;
-  return { n, r, p, salt: Buffer.from(parts[4], 'base64url'), key: Buffer.from(parts[5], 'base64url') };
+  if (n < 2 || (n & (n - 1)) !== 0 || p > 16 || 128 * r * (n + 2 + p) > MAXMEM) return null;
+  if (!BASE64URL.test(parts[4]) || !BASE64URL.test(parts[5])) return null;
+  const salt = Buffer.from(parts[4], 'base64url');
+  const key = Buffer.from(parts[5], 'base64url');
+  return salt.length >= 16 && key.length >= 32 ? { n, r, p, salt, key } : null;
 }
 
 export function isPasswordHash(hash: string): boolean {
