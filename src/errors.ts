@@ -52,6 +52,10 @@ export const ERROR_CODES = {
   invalid_client: 'unknown introspection client or wrong secret',
   invalid_token: 'the token given is not usable',
   forbidden: 'the caller may not do this',
+  // Admins
+  conflict: 'the change clashes with what exists (an id or domain taken, a config-file tenant changed through the API)',
+  invalid_logo: 'the logo is not a PNG, JPEG or SVG of at most 512 KiB',
+  csrf_failed: 'the form did not come from the console itself (missing or wrong CSRF token, or a cross-site post)',
   // The service
   not_ready: 'the store or the keys are not ready',
   store_unavailable: 'the store (SQLite or Redis) cannot be reached; retry shortly',
@@ -92,6 +96,7 @@ export const unauthorized = (code: ErrorCode, detail?: string) => new FedbridgeE
 export const forbidden = (code: ErrorCode, detail?: string, params?: Record<string, string>) =>
   new FedbridgeError(403, code, detail, params);
 export const notFound = (code: ErrorCode, detail?: string) => new FedbridgeError(404, code, detail);
+export const conflict = (code: ErrorCode, detail?: string) => new FedbridgeError(409, code, detail);
 export const tooManyRequests = (code: ErrorCode, detail?: string, retryAfter?: number) =>
   withRetryAfter(new FedbridgeError(429, code, detail), retryAfter);
 /** The service is briefly overloaded (e.g. the password-hashing queue is full); nothing is wrong with the request. */

@@ -59,6 +59,43 @@ export interface AuditEvent {
   detail?: Record<string, unknown>;
 }
 
+/** A tenant created through the admin API (docs/admin-api.md); config-file tenants never live here. */
+export interface StoredTenant {
+  id: string;
+  /** The tenant as written through the API (config-file tenant shape, secrets included: never returned by the API). */
+  doc: Record<string, unknown>;
+  /** Its domains, normalized (lower case, no trailing dot): each is claimed by exactly one stored tenant. */
+  domains: string[];
+  /** 1 on create, +1 on every replace. */
+  version: number;
+  updatedAt: number;
+}
+
+export type TenantCreateResult = 'ok' | 'id_taken' | 'domain_taken';
+export type TenantUpdateResult = 'ok' | 'not_found' | 'domain_taken';
+
+export interface TenantLogo {
+  contentType: 'image/png' | 'image/jpeg' | 'image/svg+xml';
+  bytes: Buffer;
+  /** Changes with every upload (for ETag and cache busting). */
+  etag: string;
+}
+
+/** An audit event as read back: `id` orders events totally (two events of one millisecond differ). */
+export interface StoredAuditEvent extends AuditEvent {
+  id: string;
+}
+
+export interface AuditQuery {
+  limit: number;
+  /** From a previous page's nextCursor: continue strictly after (older than) that event. */
+  cursor?: string;
+  tenantId?: string;
+  type?: string;
+  /** Only events at or after this time (epoch ms). */
+  since?: number;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
 
@@ -106,6 +143,28 @@ export interface Store {
 
   appendAudit(events: AuditEvent[]): Promise<void>;
   listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]>;
+  /** Newest first; `nextCursor` is null on the last page. Paging never skips or repeats an event. */
+  queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }>;
+  /** Deletes audit events older than `before` (audit.retentionDays); returns how many went. */
+  purgeAudit(before: number): Promise<number>;
+
+  /** Live invitations (not expired; used ones included), newest first, optionally of one tenant. */
+  listInvitations(opts: { tenantId?: string; now: number; limit: number }): Promise<Invitation[]>;
+  /** Deletes an invitation so it can no longer be used; false when unknown or expired. */
+  revokeInvitation(id: string, now: number): Promise<boolean>;
+
+  /** Atomically: the id is free and none of `domains` is claimed by another stored tenant. */
+  createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult>;
+  /** Atomically replaces a stored tenant, re-claiming its domains (those it drops are freed). */
+  updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult>;
+  /** Deletes a stored tenant, its domains and its logo; false when unknown. */
+  deleteTenant(id: string): Promise<boolean>;
+  listTenants(): Promise<StoredTenant[]>;
+  /** Bumped (atomically) by every tenant or logo change; instances poll it to pick up changes. */
+  tenantsRevision(): Promise<number>;
+  /** Stores a tenant's logo (any tenant id: config-file tenants have logos too); bumps the revision. */
+  putLogo(tenantId: string, logo: Omit<TenantLogo, 'etag'>): Promise<TenantLogo>;
+  getLogo(tenantId: string): Promise<TenantLogo | null>;
 
   /** Deletes expired transactions, markers, counters, invitations and familiar addresses. */
   purgeExpired(now: number): Promise<void>;
