@@ -53,6 +53,20 @@ export class TokenAnswers {
     return this.kept.has(key);
   }
 
+  /**
+   * Whether the kept answer is a JSON object at all. One that is not (cut, HTML, garbage) is the
+   * provider failing, not an ID token we refused: upstream_error, not upstream_invalid_token
+   * (docs/errors.md).
+   */
+  readable(key: string): boolean {
+    try {
+      const json: unknown = JSON.parse(Buffer.from(this.kept.get(key)?.body ?? []).toString());
+      return typeof json === 'object' && json !== null && !Array.isArray(json);
+    } catch {
+      return false;
+    }
+  }
+
   forget(key: string): void {
     this.kept.delete(key);
   }
@@ -116,6 +130,7 @@ export async function exchangeCode(
         return { claims: tokens.claims() as IdTokenClaims, template: d.template };
       } catch (err) {
         if (!ctx.answers.has(key)) throw exchangeError(err);
+        if (!ctx.answers.readable(key)) throw new FedbridgeError(502, 'upstream_error', 'token endpoint answered 200 with a body that is not a JSON object');
         if (probe) {
           const tid = ctx.answers.claimedTid(key);
           tenant = { tid, issuer: issuerForTenant(d.template!, tid) };
