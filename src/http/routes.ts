@@ -15,14 +15,10 @@ import { jwks, openidConfiguration } from '../actions/wellknown.js';
 import { healthz, metrics, readyz } from '../actions/ops.js';
 import { device, home } from '../actions/demo.js';
 import { discover, discoveryProbe } from '../actions/discovery.js';
-import { adminOnly } from '../actions/admin/auth.js';
-import { createInvitationRoute } from '../actions/admin/invitations.js';
-import { openApi } from '../actions/admin/openapi.js';
+import { registerAdminApi } from '../actions/admin/index.js';
 
 /** Forms from the auth window are tiny. */
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-/** Admin requests are small JSON documents. */
-const adminBody = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
 
 export function buildRouter(deps: AppDeps): Router {
   const r = new Router();
@@ -54,8 +50,8 @@ export function buildRouter(deps: AppDeps): Router {
   r.get('/EnrollmentServer/Discovery.svc', h(discoveryProbe));
   r.post('/EnrollmentServer/Discovery.svc', h(discover));
 
-  r.get('/admin/api/v1/openapi.json', h(openApi));
-  r.post('/admin/api/v1/invitations', adminOnly(deps), adminBody, h(createInvitationRoute));
+  // The admin API and its OpenAPI document, from the operation tables (docs/admin-api.md).
+  registerAdminApi(r, deps);
 
   r.get('/healthz', h(healthz));
   r.get('/readyz', h(readyz));

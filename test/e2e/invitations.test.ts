@@ -43,7 +43,7 @@ describe('POST /admin/api/v1/invitations', () => {
       const res = await admin({ tenant: 'demo', upn: 'alice@example.com' }, token);
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
-      expect(((await res.json()) as { error: string }).error).toBe('invalid_token');
+      expect(await res.json()).toEqual({ error: 'unauthorized' });
     }
   });
 

@@ -1,81 +1,145 @@
-/** GET /admin/api/v1/openapi.json: the admin API's OpenAPI 3.1 document (grows with the API). */
-import type { Context } from 'koa';
-import type { AppDeps } from '../../http/deps.js';
-import { notFound } from '../../errors.js';
-import { DEFAULT_INVITATION_TTL_SECONDS, MAX_INVITATION_TTL_SECONDS, MIN_INVITATION_TTL_SECONDS } from '../../invitations/link.js';
+/**
+ * The admin API's OpenAPI 3.1 document (docs/admin-api.md), generated from the operation table
+ * (./api.ts): the same zod schemas that validate requests describe them here (z.toJSONSchema,
+ * JSON Schema 2020-12, the dialect of OpenAPI 3.1), so the document cannot drift from the code.
+ */
+import { z } from 'zod';
+import type { AdminOperation } from './api.js';
 
-const error = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string' }, error_description: { type: 'string' } },
-};
+type Json = Record<string, unknown>;
 
-export function openApiDocument(publicUrl: string): Record<string, unknown> {
+/** Every error answer: the stable code, and for 4xx a description. */
+export const errorSchema = z.object({
+  error: z.string().describe('a code of docs/errors.md'),
+  error_description: z.string().optional(),
+});
+
+/** 400 from the admin API's own validation: every problem with its path. */
+export const validationErrorSchema = z.object({
+  error: z.literal('invalid_request'),
+  error_description: z.string(),
+  errors: z
+    .array(z.object({ path: z.string().describe('params.…, query.… or body.…'), message: z.string() }))
+    .describe('every problem found, each with its path'),
+});
+
+/** 401: no detail, whatever was wrong with the token. */
+export const unauthorizedSchema = z.object({ error: z.literal('unauthorized') }).strict();
+
+interface SchemaSink {
+  components: Record<string, Json>;
+}
+
+/**
+ * A zod schema as an OpenAPI 3.1 Schema Object. Definitions zod hoists into `$defs` (reused or
+ * recursive parts) move to components/schemas, since a `#/$defs/…` reference would resolve
+ * against the whole document.
+ */
+function schemaOf(schema: z.ZodType, io: 'input' | 'output', name: string, sink: SchemaSink): Json {
+  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+  delete json.$schema;
+  const defs = json.$defs as Record<string, Json> | undefined;
+  if (!defs) return json;
+  delete json.$defs;
+  const rename = (def: string) => `${name}_${def}`;
+  const rewrite = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(rewrite);
+    if (!v || typeof v !== 'object') return v;
+    const out: Json = {};
+    for (const [k, x] of Object.entries(v as Json)) {
+      out[k] = k === '$ref' && typeof x === 'string' && x.startsWith('#/$defs/') ? `#/components/schemas/${rename(x.slice('#/$defs/'.length))}` : rewrite(x);
+    }
+    return out;
+  };
+  for (const [def, s] of Object.entries(defs)) sink.components[rename(def)] = rewrite(s) as Json;
+  return rewrite(json) as Json;
+}
+
+function parametersOf(obj: z.ZodObject | undefined, where: 'path' | 'query', name: string, sink: SchemaSink): Json[] {
+  if (!obj) return [];
+  const json = schemaOf(obj, 'input', name, sink) as { properties?: Record<string, Json>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([param, schema]) => {
+    const { description, ...rest } = schema;
+    return {
+      name: param,
+      in: where,
+      required: where === 'path' || (json.required ?? []).includes(param),
+      ...(typeof description === 'string' ? { description } : {}),
+      schema: rest,
+    };
+  });
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const jsonContent = (schema: Json) => ({ 'application/json': { schema } });
+
+export function openApiDocument(ops: readonly AdminOperation[], publicUrl: string): Json {
+  const sink: SchemaSink = {
+    components: {
+      Error: schemaOf(errorSchema, 'output', 'Error', { components: {} }),
+      ValidationError: schemaOf(validationErrorSchema, 'output', 'ValidationError', { components: {} }),
+      Unauthorized: schemaOf(unauthorizedSchema, 'output', 'Unauthorized', { components: {} }),
+    },
+  };
+  const paths: Record<string, Record<string, Json>> = {
+    '/openapi.json': {
+      get: {
+        operationId: 'openApiDocument',
+        summary: 'This document (no token needed)',
+        security: [],
+        responses: { '200': { description: 'The OpenAPI 3.1 document', content: jsonContent({ type: 'object' }) } },
+      },
+    },
+  };
+  for (const op of ops) {
+    const id = op.operationId;
+    const responses: Record<string, Json> = {};
+    for (const [status, r] of Object.entries(op.responses)) {
+      responses[status] = {
+        description: r.description,
+        ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output', `${id}_${status}`, sink) } } } : {}),
+      };
+    }
+    if (op.params || op.query || op.body) {
+      responses['400'] ??= { description: 'Invalid request: every problem with its path', content: jsonContent(ref('ValidationError')) };
+    }
+    responses['401'] = {
+      description: 'Missing, wrong or malformed admin token (no detail)',
+      headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: 'Bearer realm="fedbridge-admin"' } },
+      content: jsonContent(ref('Unauthorized')),
+    };
+    responses.default = { description: 'Any other refusal or failure (docs/errors.md)', content: jsonContent(ref('Error')) };
+
+    let requestBody: Json | undefined;
+    if (op.body && 'raw' in op.body) {
+      const raw = op.body;
+      requestBody = {
+        required: true,
+        description: `the raw bytes, at most ${raw.maxBytes} bytes`,
+        content: Object.fromEntries(raw.raw.map((t) => [t, { schema: { contentMediaType: t } }])),
+      };
+    } else if (op.body) {
+      requestBody = { required: true, description: 'a JSON document of at most 16 KiB', content: jsonContent(schemaOf(op.body, 'input', `${id}_body`, sink)) };
+    }
+    const parameters = [...parametersOf(op.params, 'path', `${id}_params`, sink), ...parametersOf(op.query, 'query', `${id}_query`, sink)];
+    (paths[op.path] ??= {})[op.method] = {
+      operationId: id,
+      summary: op.summary,
+      ...(parameters.length ? { parameters } : {}),
+      ...(requestBody ? { requestBody } : {}),
+      responses,
+    };
+  }
   return {
     openapi: '3.1.0',
-    info: { title: 'Fedbridge admin API', version: '1' },
+    info: { title: 'Fedbridge admin API', version: '1', description: 'docs/admin-api.md' },
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
     servers: [{ url: `${publicUrl}/admin/api/v1` }],
     security: [{ adminToken: [] }],
     components: {
       securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'admin.token from the configuration' } },
-      schemas: {
-        Error: error,
-        InvitationRequest: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['tenant', 'upn'],
-          properties: {
-            tenant: { type: 'string', description: 'Tenant id from the configuration' },
-            upn: { type: 'string', description: "The user's UPN; its domain must be one of the tenant's domains" },
-            ownership: { type: 'integer', enum: [1, 2, 3], description: '1 unknown, 2 personal, 3 corporate' },
-            ttlSeconds: {
-              type: 'integer',
-              minimum: MIN_INVITATION_TTL_SECONDS,
-              maximum: MAX_INVITATION_TTL_SECONDS,
-              default: DEFAULT_INVITATION_TTL_SECONDS,
-            },
-            servername: {
-              type: 'string',
-              description: 'MDM discovery server for the link; default publicUrl when Fedbridge serves discovery',
-            },
-          },
-        },
-        Invitation: {
-          type: 'object',
-          required: ['id', 'tenant', 'upn', 'expiresAt', 'accesstoken', 'link'],
-          properties: {
-            id: { type: 'string', description: "Stored id (a hash of the accesstoken); the token's `inv` claim" },
-            tenant: { type: 'string' },
-            upn: { type: 'string' },
-            ownership: { type: ['integer', 'null'] },
-            expiresAt: { type: 'string', format: 'date-time' },
-            servername: { type: 'string' },
-            accesstoken: { type: 'string', description: 'Single-use secret; shown once, never stored' },
-            link: { type: 'string', description: 'ms-device-enrollment:?mode=mdm&username=…&servername=…&accesstoken=…[&ownership=N]' },
-          },
-        },
-      },
+      schemas: sink.components,
     },
-    paths: {
-      '/invitations': {
-        post: {
-          operationId: 'createInvitation',
-          summary: 'Create a single-use enrollment invitation and its deep link',
-          requestBody: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/InvitationRequest' } } } },
-          responses: {
-            '201': { description: 'Created', content: { 'application/json': { schema: { $ref: '#/components/schemas/Invitation' } } } },
-            '400': { description: 'Invalid request', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-            '401': { description: 'Missing or wrong admin token', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
-          },
-        },
-      },
-    },
+    paths,
   };
-}
-
-/** Readable without the token (it holds no secrets), but only where the admin API exists. */
-export function openApi(ctx: Context, deps: AppDeps): void {
-  if (!deps.config.admin) throw notFound('not_found', 'the admin API is not configured (admin.token)');
-  ctx.set('Cache-Control', 'no-cache');
-  ctx.body = openApiDocument(deps.config.server.publicUrl);
 }
