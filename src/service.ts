@@ -14,7 +14,7 @@ import { CircuitBreakers } from './upstreams/breaker.js';
 import { ConfigError } from './config/load.js';
 import type { Upstream } from './upstreams/types.js';
 import { AuditQueue } from './observability/audit.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, meteredHttp, meteredStore } from './observability/metrics.js';
 import { Views } from './http/views.js';
 import { createApp } from './http/app.js';
 import { listen } from './http/listen.js';
@@ -49,11 +49,14 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   if (config.demo) log.warn({ demo: true }, DEMO_BANNER);
   for (const warning of config.warnings) log.warn({ config: config.source }, `configuration warning: ${warning}`);
 
-  const store = await openStore(config.store, {
+  // Before the store and upstreams: both are counted (docs/operations.md, "Metrics to alert on").
+  const metrics = createMetrics(opts.defaultMetrics ?? false);
+  const opened = await openStore(config.store, {
     now: clock.now(),
     clock: clock.now,
     onStateLost: (detail) => log.error({ store: config.store.kind }, `store lost its state: ${detail}`),
   });
+  const store = meteredStore(opened, metrics);
   // docs/operations.md: a store that forgets on restart fails closed, but people must sign in again.
   store.durabilityWarnings().then(
     (warnings) => warnings.forEach((w) => log.warn({ store: config.store.kind }, `store durability: ${w}`)),
@@ -72,9 +75,11 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   // Real time, not the injected clock: an IdP recovers in wall-clock time.
   const breakers = new CircuitBreakers();
   const http = breakers.wrap(fetchAnswer);
+  metrics.watchCircuits(breakers);
   const problems: string[] = [];
   config.tenants.forEach((tenant, i) => {
-    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http, log: log.child({ tenant: tenant.id }) };
+    const tenantHttp = meteredHttp(http, metrics, { tenant: tenant.id, kind: tenant.idp.kind });
+    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http: tenantHttp, circuits: breakers, log: log.child({ tenant: tenant.id }) };
     try {
       upstreams.set(tenant.id, createUpstream(tenant, upstreamDeps));
     } catch (err) {
@@ -85,11 +90,11 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   if (problems.length) {
     for (const u of upstreams.values()) u.close?.();
     keys.close();
+    metrics.close();
     await store.close();
     throw new ConfigError(problems, config.source);
   }
   const audit = new AuditQueue(store, log);
-  const metrics = createMetrics(opts.defaultMetrics ?? false);
   const deps: AppDeps = { config, store, keys, upstreams, clock, log, audit, metrics, views: new Views() };
 
   const purge = setInterval(() => {
@@ -110,6 +115,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
       keys.close();
       for (const u of upstreams.values()) u.close?.();
       await audit.close();
+      metrics.close();
       await store.close();
     },
   };

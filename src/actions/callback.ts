@@ -5,7 +5,7 @@
  * before the kind validates the answer, so a second answer for it gets an error page.
  */
 import type { Context } from 'koa';
-import type { AppDeps } from '../http/deps.js';
+import { pinSnapshot, type AppDeps } from '../http/deps.js';
 import { badRequest } from '../errors.js';
 import type { ReturnRoute, UpstreamKind } from '../upstreams/types.js';
 import { loadTransaction, withTenant } from './transaction.js';
@@ -22,6 +22,7 @@ export function callbackParams(ctx: Context): Record<string, string> {
 }
 
 export async function upstreamReturn(ctx: Context, deps: AppDeps, kind: UpstreamKind, route: ReturnRoute): Promise<void> {
+  deps = pinSnapshot(deps); // one tenant snapshot for the whole request
   const params = callbackParams(ctx);
   const routeTenant = typeof ctx.params?.tenant === 'string' ? ctx.params.tenant : undefined;
   // Checked before taking: an answer sent to the wrong tenant's or kind's route burns nothing.

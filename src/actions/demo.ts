@@ -2,7 +2,7 @@
 import type { Context } from 'koa';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { AppDeps } from '../http/deps.js';
-import { audienceResolver } from '../http/deps.js';
+import { audienceResolver, pinSnapshot } from '../http/deps.js';
 import { sendPage } from '../http/respond.js';
 import { verifyFedbridgeToken } from '../tokens/verify.js';
 import { notFound } from '../errors.js';
@@ -30,6 +30,7 @@ export function home(ctx: Context, deps: AppDeps): void {
 }
 
 export async function device(ctx: Context, deps: AppDeps): Promise<void> {
+  deps = pinSnapshot(deps); // one tenant snapshot for the whole request
   if (!deps.config.demo) throw notFound('not_found', 'demo pages exist only in demo mode');
   const wresult = (ctx.request.body as Record<string, unknown> | undefined)?.wresult;
   const token = typeof wresult === 'string' ? wresult : '';

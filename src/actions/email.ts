@@ -5,7 +5,7 @@
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
-import { tenantById, tenantForEmail, upnAllowedIn } from '../http/deps.js';
+import { pinSnapshot, tenantById, tenantForEmail, upnAllowedIn } from '../http/deps.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
 import { chooseLocale, sendPage } from '../http/respond.js';
@@ -58,6 +58,7 @@ async function anotherAccount(ctx: Context, deps: AppDeps, tx: Transaction): Pro
 }
 
 export async function submitEmail(ctx: Context, deps: AppDeps): Promise<void> {
+  deps = pinSnapshot(deps); // one tenant snapshot for the whole request
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
   const tx = await loadTransaction(ctx, deps, body.state, false);
   if (oneString(body, 'another', 1) === '1') return anotherAccount(ctx, deps, tx);

@@ -6,7 +6,7 @@ import type { UpstreamKind } from '../upstreams/types.js';
 
 export async function upstreamMetadata(ctx: Context, deps: AppDeps, kind: UpstreamKind): Promise<void> {
   const tenantId = String(ctx.params.tenant ?? '');
-  const upstream = deps.upstreams.get(tenantId);
+  const upstream = deps.directory.current().upstreams.get(tenantId);
   if (!upstream || upstream.kind !== kind.kind || !upstream.metadata) throw notFound('unknown_tenant', 'no such tenant');
   ctx.state.tenantId = tenantId;
   const { contentType, body } = await upstream.metadata();

@@ -37,9 +37,11 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
     // No guess was spent when the password was never checked: the hashing queue was full, or the
     // IdP could not be reached (an outage must not use up people's password budgets).
     if (isFedbridgeError(err) && (err.code === 'server_busy' || err.code === 'upstream_unreachable')) await attempt.notEvaluated();
+    deps.metrics.passwordFailures.inc({ tenant: tenant.id, reason: isFedbridgeError(err) ? err.code : 'server_error' });
     throw err;
   }
   if (!identity) {
+    deps.metrics.passwordFailures.inc({ tenant: tenant.id, reason: 'wrong_password' });
     deps.audit.push({ at: deps.clock.now(), type: 'signin.password_failed', tenantId: tenant.id, subject: username, ip: ctx.ip, requestId: ctx.state.requestId });
     return again('password.wrong', 401);
   }

@@ -83,7 +83,10 @@ export async function limitAuthStart(deps: AppDeps, ip: string): Promise<void> {
   if (limit === 0) return;
   const now = deps.clock.now();
   const n = await deps.store.hit(`auth:ip:${clientNetwork(ip)}`, MINUTE, now);
-  if (n > limit) throw tooManyRequests('too_many_requests', 'too many sign-ins started from this address', untilWindowEnds(now, MINUTE));
+  if (n > limit) {
+    deps.metrics.rateLimited.inc({ limit: 'auth_per_ip' });
+    throw tooManyRequests('too_many_requests', 'too many sign-ins started from this address', untilWindowEnds(now, MINUTE));
+  }
 }
 
 /** How the user's name is compared: as the local IdP looks users up. */
@@ -115,19 +118,21 @@ export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, us
   const subject = userKey(tenantId, username);
   const taken: string[] = [];
   const give = (keys: string[]) => Promise.all(keys.map((k) => deps.store.release(k, MINUTE, now))).then(() => undefined);
-  const refuse = (what: string) =>
-    tooManyRequests('too_many_attempts', `too many failed attempts ${what}`, untilWindowEnds(now, MINUTE));
+  const refuse = (what: string, limit: 'password_per_ip' | 'password_per_user') => {
+    deps.metrics.rateLimited.inc({ limit });
+    return tooManyRequests('too_many_attempts', `too many failed attempts ${what}`, untilWindowEnds(now, MINUTE));
+  };
 
   if (passwordPerIp) {
     const key = `pw:ip:${net}`;
     taken.push(key);
-    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerIp) throw refuse('from this address');
+    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerIp) throw refuse('from this address', 'password_per_ip');
   }
   const familiar = familiarDays > 0 && (await deps.store.isFamiliarAddress(subject, net, now));
   if (passwordPerUser) {
     const key = familiar ? `pw:user:${subject}:at:${net}` : `pw:user:${subject}`;
     taken.push(key);
-    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerUser) throw refuse('for this user');
+    if ((await deps.store.hit(key, MINUTE, now)) > passwordPerUser) throw refuse('for this user', 'password_per_user');
   }
   return {
     familiar,

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
-import { tenantById, tenantForEmail, upnAllowedIn } from '../http/deps.js';
+import { pinSnapshot, tenantById, tenantForEmail, upnAllowedIn } from '../http/deps.js';
 import type { TenantConfig } from '../config/schema.js';
 import type { Transaction } from '../store/types.js';
 import { badRequest, notFound, forbidden } from '../errors.js';
@@ -24,6 +24,7 @@ const MAX_WINDOW_CLAIMS_BYTES = 1200;
 export const TRANSACTION_TTL_MS = 15 * 60_000;
 
 export async function startSignIn(ctx: Context, deps: AppDeps, fixedTenantId?: string): Promise<void> {
+  deps = pinSnapshot(deps); // one tenant snapshot for the whole request
   const q = ctx.query as Record<string, unknown>;
   const fixed = fixedTenantId ? tenantById(deps.config, fixedTenantId) : null;
   if (fixedTenantId && !fixed) throw notFound('unknown_tenant', 'no such tenant');

@@ -8,6 +8,7 @@ import type { Upstream } from '../upstreams/types.js';
 import type { AuditQueue } from '../observability/audit.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Views } from './views.js';
+import type { TenantDirectory } from '../tenants/types.js';
 import { domainOf } from '../config/domains.js';
 
 export { domainOf };
@@ -18,15 +19,28 @@ export interface Clock {
 }
 
 export interface AppDeps {
-  config: Config;
+  /** The effective configuration of the latest snapshot (file settings, file and store tenants). */
+  readonly config: Config;
   store: Store;
   keys: KeyRing;
-  upstreams: Map<string, Upstream>;
+  /** The latest snapshot's upstreams, by tenant id. */
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  /** Tenants and their upstreams (src/tenants/directory.ts); take one snapshot per request: pinSnapshot. */
+  directory: TenantDirectory;
   clock: Clock;
   log: Logger;
   audit: AuditQueue;
   metrics: Metrics;
   views: Views;
+}
+
+/**
+ * The deps of one request: `config` and `upstreams` fixed to one snapshot of the tenant
+ * directory, so a reload or store change mid-request is never half seen (docs/operations.md "Hot reload").
+ */
+export function pinSnapshot(deps: AppDeps): AppDeps {
+  const snap = deps.directory.current();
+  return { ...deps, config: snap.config, upstreams: snap.upstreams };
 }
 
 export function tenantById(config: Config, id: string | null | undefined): TenantConfig | null {

@@ -94,7 +94,7 @@ export function errorHandler(deps: AppDeps) {
       if (err.status >= 500) deps.log.error({ ...logFields, err: raw }, 'request failed');
       else deps.log.warn(logFields, 'request refused');
       if (wantsJson(ctx)) sendJsonError(ctx, err);
-      else sendErrorPage(ctx, deps, err, tenantById(deps.config, ctx.state.tenantId as string | undefined));
+      else sendErrorPage(ctx, deps, err, tenantById(deps.directory.current().config, ctx.state.tenantId as string | undefined));
     }
   };
 }

@@ -10,6 +10,10 @@
  * or to answer in time (`upstream_unreachable`) count. Origins are independent, so a dead
  * IdP fails fast for its tenants alone; sockets are pooled per origin (http.ts), so it
  * cannot take connections other tenants need either.
+ *
+ * A person is sent to the IdP's sign-in page (which Fedbridge never fetches itself) only while
+ * its circuit is not open: each kind's begin() asks `admit` first, so /auth fails fast with the
+ * same page instead of redirecting to an IdP known to be down (docs/operations.md).
  */
 import { FedbridgeError } from '../errors.js';
 import type { Answer, RequestOptions } from './http.js';
@@ -33,6 +37,23 @@ export const BREAKER_DEFAULTS: Readonly<Omit<BreakerOptions, 'now'>> = { failure
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
+/** What an upstream kind's begin() asks before sending a person to the IdP (src/upstreams/types.ts). */
+export interface CircuitGate {
+  /**
+   * Returns when `url`'s origin may be used; throws the branded refusal (with Retry-After) at
+   * once while its circuit is open. Once the cool-down is over, `probe` (a call to that origin
+   * through the wrapped client, e.g. fetching the discovery document again) runs as the one
+   * half-open probe: its answer closes the circuit, its failure opens it again and is thrown.
+   * Without `probe` a half-open circuit lets the sign-in go (its own call will be the probe).
+   */
+  admit(url: string, probe?: () => Promise<unknown>): Promise<void>;
+}
+
+/** The refusal of a call not tried because its circuit is open (metrics tell it from a real failure). */
+export class CircuitOpenError extends FedbridgeError {
+  readonly circuitOpen = true;
+}
+
 interface Circuit {
   /** Consecutive connection failures or timeouts while closed. */
   failures: number;
@@ -47,7 +68,7 @@ function isUnreachable(err: unknown): boolean {
   return err instanceof FedbridgeError && err.code === 'upstream_unreachable';
 }
 
-export class CircuitBreakers {
+export class CircuitBreakers implements CircuitGate {
   private readonly circuits = new Map<string, Circuit>();
   private readonly opts: BreakerOptions;
 
@@ -60,6 +81,20 @@ export class CircuitBreakers {
     const c = this.circuits.get(origin);
     if (!c || c.openedAt === null) return 'closed';
     return c.probing || this.opts.now() - c.openedAt >= this.opts.coolDownMs ? 'half-open' : 'open';
+  }
+
+  /** Every origin called so far (the metrics gauge lists them). */
+  origins(): string[] {
+    return [...this.circuits.keys()];
+  }
+
+  async admit(url: string, probe?: () => Promise<unknown>): Promise<void> {
+    const origin = new URL(url).origin;
+    const c = this.circuits.get(origin);
+    if (!c || c.openedAt === null) return;
+    if (c.probing || this.opts.now() - c.openedAt < this.opts.coolDownMs) throw this.refusal(origin, c);
+    // Cool-down over: the probe's call takes the half-open slot in call() below.
+    if (probe) await probe();
   }
 
   /** Consecutive failures counted for `origin` while closed. */
@@ -115,7 +150,7 @@ export class CircuitBreakers {
   }
 
   private refusal(origin: string, c: Circuit): FedbridgeError {
-    const err = new FedbridgeError(502, 'upstream_unreachable', `${origin}: not tried (circuit open after repeated connection failures)`);
+    const err = new CircuitOpenError(502, 'upstream_unreachable', `${origin}: not tried (circuit open after repeated connection failures)`);
     err.retryAfter = this.retryAfterSeconds(c);
     return err;
   }

@@ -10,6 +10,7 @@ import type { Identity } from '../tokens/claims.js';
 import type { Store, Transaction } from '../store/types.js';
 import type { KeyRing } from '../tokens/keys.js';
 import type { Answer, RequestOptions } from './http.js';
+import type { CircuitGate } from './breaker.js';
 
 export interface UpstreamDeps {
   publicUrl: string;
@@ -22,6 +23,8 @@ export interface UpstreamDeps {
   store: Store;
   /** The shared, bounded HTTP client (deadline, size cap, branded 502/504). */
   http: (url: string, options: RequestOptions, timeoutMs: number) => Promise<Answer>;
+  /** The circuit of each IdP origin (src/upstreams/breaker.ts): begin() asks it before sending a person there. */
+  circuits?: CircuitGate;
 }
 
 export type Begin =

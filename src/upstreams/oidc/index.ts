@@ -12,7 +12,7 @@ import { oidcRules, oidcSchema } from './config.js';
 import { DiscoveryCache, discover, type Discovered } from './discovery.js';
 import { callbackError } from './errors.js';
 import { TokenAnswers, exchangeCode, type ExchangeContext } from './exchange.js';
-import { checkTenant } from './issuer.js';
+import { checkTenant, discoveryUrl } from './issuer.js';
 
 /** Query and form_post answers are small; 64 KiB leaves room for long error descriptions. */
 const MAX_CALLBACK_BODY = 64 * 1024;
@@ -42,7 +42,15 @@ export const oidcKind = defineKind({
       kind: 'oidc',
       id,
       async begin(tx) {
-        const d = await discovered();
+        let d = await discovered();
+        // docs/operations.md: while the IdP's circuit is open (its token endpoint or discovery
+        // unreachable), /auth fails fast rather than redirect there; after the cool-down, fetching
+        // the discovery document again is the probe that closes it.
+        if (deps.circuits) {
+          await deps.circuits.admit(discoveryUrl(cfg.issuer).href, () => cache.refresh());
+          d = await discovered(); // the probe's fresh document, if it ran
+          if (d.metadata.token_endpoint) await deps.circuits.admit(d.metadata.token_endpoint);
+        }
         return beginAuthorization(tx, { tenant, cfg, config: d.configs.get(), publicUrl: deps.publicUrl });
       },
       async complete(tx, { params }) {

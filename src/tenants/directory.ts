@@ -1,0 +1,426 @@
+/**
+ * The tenant directory (src/tenants/types.ts; docs/admin-api.md "Tenants", docs/operations.md
+ * "Hot reload"). Config-file tenants and store tenants merged into one immutable Snapshot with
+ * an upstream per tenant; every change (a reload of the file, a store change seen by the
+ * one-second poll, a write through this instance's API) builds a new snapshot and swaps it in
+ * whole. Upstreams of tenants that did not change are kept; the others are closed after a grace
+ * period, so a request that took the old snapshot finishes with it.
+ */
+import type { Logger } from 'pino';
+import { ConfigError, type Config } from '../config/load.js';
+import type { TenantConfig } from '../config/schema.js';
+import { badRequest, conflict, notFound } from '../errors.js';
+import type { Store, StoredTenant, TenantLogo } from '../store/types.js';
+import type { Upstream } from '../upstreams/types.js';
+import type { Snapshot, TenantDirectory, TenantEntry } from './types.js';
+import { checkTenantDoc } from './validate.js';
+import { keepSecrets, stripSecrets } from './secrets.js';
+import { checkLogo } from './logo.js';
+import { pinRestartSettings } from './reload.js';
+
+export interface DirectoryOptions {
+  /** The validated configuration the service starts with. */
+  config: Config;
+  store: Store;
+  log: Logger;
+  /** Builds one tenant's upstream (src/service.ts: shared HTTP client, breakers, keys). Throws when it cannot start. */
+  makeUpstream(tenant: TenantConfig, config: Config): Upstream;
+  /** Reads and validates the config file again (throws ConfigError); absent in demo mode. */
+  loadFile?: () => Config;
+  /** Upstream kinds of this build (store tenants of another kind are skipped). */
+  kinds?: readonly string[];
+  /** How long a replaced upstream stays open for requests that hold the old snapshot (default 60 s). */
+  graceMs?: number;
+  /** Store poll interval (default 1000 ms; 0: no poller, tests call refresh()). */
+  pollMs?: number;
+}
+
+interface Built {
+  snapshot: Snapshot;
+  /** tenant id → the document publicDoc strips (stored doc as written, or the file tenant). */
+  docs: Map<string, Record<string, unknown>>;
+  /** upstream key → upstream, for reuse by the next build. */
+  byKey: Map<string, Upstream>;
+}
+
+const DEFAULT_GRACE_MS = 60_000;
+const DEFAULT_POLL_MS = 1000;
+
+/** What an upstream is built from: a change here needs a new upstream; branding and audience do not. */
+function upstreamKey(t: TenantConfig, config: Config): string {
+  return JSON.stringify([config.server.publicUrl, config.keys.dir, t.id, t.displayName, t.domains, t.policy, t.idp]);
+}
+
+function problemsError(problems: string[]) {
+  return badRequest('invalid_request', problems.join('; '));
+}
+
+export class Directory implements TenantDirectory {
+  private readonly store: Store;
+  private readonly log: Logger;
+  private readonly opts: DirectoryOptions;
+  private fileConfig: Config;
+  private stored: StoredTenant[] = [];
+  private revision: number | null = null;
+  private logos = new Map<string, TenantLogo>();
+  private built!: Built;
+  private generation = 0;
+  /** Upstreams built ahead (by a write's check) for the next build to take. */
+  private prebuilt = new Map<string, Upstream>();
+  private retiring = new Set<{ timer: NodeJS.Timeout; upstreams: Upstream[] }>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private poller: NodeJS.Timeout | null = null;
+  private polling = false;
+  private pollFailed = false;
+  private closed = false;
+
+  private constructor(opts: DirectoryOptions) {
+    this.opts = opts;
+    this.store = opts.store;
+    this.log = opts.log;
+    this.fileConfig = opts.config;
+  }
+
+  /**
+   * Builds the first snapshot. A config-file tenant whose upstream cannot start is a ConfigError
+   * (as before); a store that cannot be read yet leaves the file tenants only (the poll retries).
+   */
+  static async open(opts: DirectoryOptions): Promise<Directory> {
+    const d = new Directory(opts);
+    try {
+      await d.readStore();
+    } catch (err) {
+      d.log.error({ err }, 'store tenants could not be read at start-up; serving config-file tenants, retrying every second');
+      d.revision = null;
+    }
+    const { built, problems, created } = d.build(d.fileConfig, d.stored, new Map());
+    if (problems.length) {
+      for (const u of created) u.close?.();
+      throw new ConfigError(problems, opts.config.source);
+    }
+    d.built = built;
+    const pollMs = opts.pollMs ?? DEFAULT_POLL_MS;
+    if (pollMs > 0) {
+      d.poller = setInterval(() => void d.poll(), pollMs);
+      d.poller.unref();
+    }
+    return d;
+  }
+
+  current(): Snapshot {
+    return this.built.snapshot;
+  }
+
+  publicDoc(id: string): Record<string, unknown> | null {
+    const doc = this.built.docs.get(id);
+    return doc ? stripSecrets(doc) : null;
+  }
+
+  async create(doc: unknown, now: number): Promise<TenantEntry> {
+    const tenant = this.judge(doc);
+    this.refuseFileClash(tenant);
+    this.prebuild(tenant);
+    const result = await this.store.createTenant({ id: tenant.id, doc: doc as Record<string, unknown>, domains: tenant.domains }, now);
+    if (result === 'id_taken') throw conflict('conflict', `tenant id ${tenant.id} is taken`);
+    if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, tenant.id) ?? 'a domain of this tenant belongs to another tenant');
+    await this.refresh();
+    return this.entryAfterWrite(tenant, 1, now);
+  }
+
+  async replace(id: string, doc: unknown, now: number): Promise<TenantEntry> {
+    this.refuseFileTenant(id);
+    const stored = (await this.store.listTenants()).find((t) => t.id === id);
+    if (!stored) throw notFound('unknown_tenant', 'no such tenant');
+    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw problemsError(['(root): must be a JSON object (a tenant as in the config file)']);
+    const written = doc as Record<string, unknown>;
+    if (written.id !== undefined && written.id !== id) throw problemsError([`id: is ${JSON.stringify(id)} (the address's); a tenant's id cannot change`]);
+    // docs/admin-api.md: a secret the body leaves out keeps its stored value.
+    const merged = keepSecrets({ ...written, id }, stored.doc) as Record<string, unknown>;
+    const tenant = this.judge(merged);
+    this.refuseFileClash(tenant);
+    this.prebuild(tenant);
+    const result = await this.store.updateTenant({ id, doc: merged, domains: tenant.domains }, now);
+    if (result === 'not_found') throw notFound('unknown_tenant', 'no such tenant');
+    if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, id) ?? 'a domain of this tenant belongs to another tenant');
+    await this.refresh();
+    return this.entryAfterWrite(tenant, stored.version + 1, now);
+  }
+
+  async remove(id: string): Promise<void> {
+    this.refuseFileTenant(id);
+    if (!(await this.store.deleteTenant(id))) throw notFound('unknown_tenant', 'no such tenant');
+    await this.refresh();
+  }
+
+  async setLogo(id: string, contentType: string, bytes: Buffer): Promise<TenantLogo> {
+    if (!this.current().tenants.has(id)) throw notFound('unknown_tenant', 'no such tenant');
+    const type = checkLogo(contentType, bytes);
+    const logo = await this.store.putLogo(id, { contentType: type, bytes });
+    await this.refresh();
+    return logo;
+  }
+
+  async getLogo(id: string): Promise<TenantLogo | null> {
+    if (!this.current().tenants.has(id)) return null;
+    return this.logos.get(id) ?? null;
+  }
+
+  reloadFile(): Promise<{ ok: true } | { ok: false; problems: string[] }> {
+    return this.exclusive(async () => {
+      if (!this.opts.loadFile) return { ok: false as const, problems: ['demo mode: there is no configuration file to reload'] };
+      let next: Config;
+      try {
+        next = this.opts.loadFile();
+      } catch (err) {
+        const problems = err instanceof ConfigError ? err.problems : [(err as Error).message];
+        this.refuseReload(problems);
+        return { ok: false as const, problems };
+      }
+      const { config, kept } = pinRestartSettings(this.fileConfig, next);
+      for (const k of kept) this.log.warn({ setting: k }, `configuration reload: ${k} changed in the file, but needs a restart; the running value stays`);
+      const { built, problems, created } = this.build(config, this.stored, this.built.byKey);
+      if (problems.length) {
+        for (const u of created) u.close?.();
+        this.refuseReload(problems);
+        return { ok: false as const, problems };
+      }
+      for (const w of config.warnings) this.log.warn({ config: config.source }, `configuration warning: ${w}`);
+      this.fileConfig = config;
+      this.swap(built);
+      this.log.info({ config: config.source, generation: built.snapshot.generation, tenants: built.snapshot.tenants.size }, 'configuration reloaded');
+      return { ok: true as const };
+    });
+  }
+
+  refresh(): Promise<void> {
+    return this.exclusive(async () => {
+      if (this.closed) return;
+      const before = this.revision;
+      await this.readStore();
+      if (this.revision === before && this.built) return;
+      const { built } = this.build(this.fileConfig, this.stored, this.built.byKey);
+      this.swap(built);
+      this.log.info({ generation: built.snapshot.generation, revision: this.revision }, 'tenants changed in the store: new snapshot');
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    await this.chain.catch(() => undefined);
+    for (const r of this.retiring) {
+      clearTimeout(r.timer);
+      for (const u of r.upstreams) u.close?.();
+    }
+    this.retiring.clear();
+    for (const u of this.prebuilt.values()) u.close?.();
+    this.prebuilt.clear();
+    for (const u of this.built.byKey.values()) u.close?.();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      await this.refresh();
+      if (this.pollFailed) this.log.info('store tenants readable again');
+      this.pollFailed = false;
+    } catch (err) {
+      // Logged once per outage, not every second; the running snapshot stays.
+      if (!this.pollFailed) this.log.error({ err }, 'store tenants could not be read; keeping the running tenants');
+      this.pollFailed = true;
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  /** Runs one rebuild at a time, in call order. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readStore(): Promise<void> {
+    // Revision first: a change that lands between the two reads is seen again by the next poll.
+    const revision = await this.store.tenantsRevision();
+    if (revision === this.revision) return;
+    const stored = await this.store.listTenants();
+    const ids = [...this.fileConfig.tenants.map((t) => t.id), ...stored.map((t) => t.id)];
+    const logos = await Promise.all(ids.map(async (id) => [id, await this.store.getLogo(id)] as const));
+    this.stored = stored;
+    this.logos = new Map(logos.filter((e): e is readonly [string, TenantLogo] => e[1] !== null));
+    this.revision = revision;
+  }
+
+  private refuseReload(problems: string[]): void {
+    for (const p of problems) this.log.error({ problem: p }, `configuration reload refused: ${p}`);
+    this.log.error({ problems: problems.length }, 'configuration reload refused; the running configuration stays');
+  }
+
+  private judge(doc: unknown): TenantConfig {
+    const check = checkTenantDoc(doc, this.opts.kinds);
+    if (!check.ok) throw problemsError(check.problems);
+    return check.tenant;
+  }
+
+  private fileTenant(id: string): TenantConfig | undefined {
+    return this.fileConfig.tenants.find((t) => t.id === id);
+  }
+
+  private refuseFileTenant(id: string): void {
+    if (this.fileTenant(id)) throw conflict('conflict', `tenant ${id} comes from the configuration file; change it there`);
+  }
+
+  private refuseFileClash(tenant: TenantConfig): void {
+    if (this.fileTenant(tenant.id)) throw conflict('conflict', `tenant id ${tenant.id} belongs to a tenant of the configuration file`);
+    for (const d of tenant.domains) {
+      const owner = this.fileConfig.tenants.find((t) => t.domains.includes(d));
+      if (owner) throw conflict('conflict', `domain ${d} belongs to tenant ${owner.id} (configuration file)`);
+    }
+  }
+
+  /** Names the tenant that holds one of `tenant`'s domains, as far as this instance knows. */
+  private domainClash(tenant: TenantConfig, self: string): string | null {
+    for (const d of tenant.domains) {
+      const owner = this.stored.find((s) => s.id !== self && s.domains.includes(d));
+      if (owner) return `domain ${d} belongs to tenant ${owner.id}`;
+    }
+    return null;
+  }
+
+  /** Builds the upstream now, so a kind that cannot start is a 400 before anything is stored. */
+  private prebuild(tenant: TenantConfig): void {
+    const key = upstreamKey(tenant, this.fileConfig);
+    if (this.built.byKey.has(key) || this.prebuilt.has(key)) return;
+    try {
+      this.prebuilt.set(key, this.opts.makeUpstream(tenant, this.fileConfig));
+    } catch (err) {
+      throw problemsError([`idp: ${(err as Error).message}`]);
+    }
+  }
+
+  private entryAfterWrite(tenant: TenantConfig, version: number, now: number): TenantEntry {
+    // Another instance may have changed it again already; what this write stored is what it returns.
+    return this.current().tenants.get(tenant.id) ?? { config: tenant, source: 'store', version, updatedAt: now };
+  }
+
+  /**
+   * One snapshot from file tenants and store tenants. An invalid or clashing store tenant is
+   * logged and skipped; a file tenant whose upstream cannot start is a problem (start-up and
+   * reload refuse it).
+   */
+  private build(fileConfig: Config, stored: StoredTenant[], reuse: Map<string, Upstream>): { built: Built; problems: string[]; created: Upstream[] } {
+    const problems: string[] = [];
+    const created: Upstream[] = [];
+    const entries = new Map<string, TenantEntry>();
+    const docs = new Map<string, Record<string, unknown>>();
+    const byKey = new Map<string, Upstream>();
+    const upstreams = new Map<string, Upstream>();
+    const tenants: TenantConfig[] = [];
+    const domainOwner = new Map<string, string>();
+
+    const upstreamFor = (t: TenantConfig): Upstream => {
+      const key = upstreamKey(t, fileConfig);
+      let u = byKey.get(key) ?? reuse.get(key) ?? this.prebuilt.get(key);
+      if (!u) {
+        u = this.opts.makeUpstream(t, fileConfig);
+        created.push(u);
+      }
+      byKey.set(key, u);
+      return u;
+    };
+    const withLogo = (t: TenantConfig): TenantConfig => {
+      const logo = this.logos.get(t.id);
+      // docs/admin-api.md: an uploaded logo is the one the pages show.
+      if (!logo) return t;
+      const logoUrl = `${fileConfig.server.publicUrl}/t/${encodeURIComponent(t.id)}/logo?v=${encodeURIComponent(logo.etag)}`;
+      return { ...t, branding: { ...t.branding, logoUrl } };
+    };
+
+    fileConfig.tenants.forEach((t, i) => {
+      try {
+        upstreams.set(t.id, upstreamFor(t));
+      } catch (err) {
+        problems.push(`tenants[${i}].idp: ${(err as Error).message}`);
+        return;
+      }
+      const config = withLogo(t);
+      entries.set(t.id, { config, source: 'file' });
+      docs.set(t.id, t as unknown as Record<string, unknown>);
+      tenants.push(config);
+      for (const d of t.domains) domainOwner.set(d, t.id);
+    });
+
+    for (const s of [...stored].sort((a, b) => a.id.localeCompare(b.id))) {
+      const skip = (why: string) => this.log.error({ tenant: s.id, version: s.version }, `store tenant ${s.id} skipped: ${why}`);
+      const check = checkTenantDoc(s.doc, this.opts.kinds);
+      if (!check.ok) {
+        skip(`invalid (written by another version?): ${check.problems.join('; ')}`);
+        continue;
+      }
+      const t = check.tenant;
+      if (t.id !== s.id) {
+        skip(`its document names id ${t.id}`);
+        continue;
+      }
+      if (entries.has(t.id)) {
+        skip('the configuration file has a tenant with this id');
+        continue;
+      }
+      const taken = t.domains.find((d) => domainOwner.has(d));
+      if (taken) {
+        skip(`domain ${taken} belongs to tenant ${domainOwner.get(taken)}`);
+        continue;
+      }
+      try {
+        upstreams.set(t.id, upstreamFor(t));
+      } catch (err) {
+        skip(`its IdP cannot start: ${(err as Error).message}`);
+        continue;
+      }
+      const config = withLogo(t);
+      entries.set(t.id, { config, source: 'store', version: s.version, updatedAt: s.updatedAt });
+      docs.set(t.id, s.doc);
+      tenants.push(config);
+      for (const d of t.domains) domainOwner.set(d, t.id);
+    }
+
+    const snapshot: Snapshot = Object.freeze({
+      config: Object.freeze({ ...fileConfig, tenants }),
+      tenants: entries,
+      upstreams,
+      generation: ++this.generation,
+    });
+    return { built: { snapshot, docs, byKey }, problems, created };
+  }
+
+  private swap(next: Built): void {
+    const old = this.built;
+    this.built = next;
+    if (!old) return;
+    const kept = new Set(next.byKey.values());
+    const gone = [...old.byKey.values()].filter((u) => !kept.has(u));
+    // Prebuilt upstreams no write used (a write refused by the store) are closed too.
+    for (const [key, u] of this.prebuilt) {
+      if (!kept.has(u)) gone.push(u);
+      this.prebuilt.delete(key);
+    }
+    if (!gone.length) return;
+    const entry = {
+      upstreams: gone,
+      timer: setTimeout(() => {
+        this.retiring.delete(entry);
+        for (const u of gone) u.close?.();
+      }, this.opts.graceMs ?? DEFAULT_GRACE_MS),
+    };
+    entry.timer.unref();
+    this.retiring.add(entry);
+  }
+}
+
+export function openDirectory(opts: DirectoryOptions): Promise<Directory> {
+  return Directory.open(opts);
+}
