@@ -13,7 +13,9 @@ const hostPort = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/;
 
 const branding = z
   .object({
-    logoUrl: z.string().optional().describe('address of the logo shown on the sign-in pages'),
+    logoUrl: secureUrl
+      .optional()
+      .describe('https:// address of the logo shown on the pages when none was uploaded through the admin API (docs/branding.md)'),
     primaryColor: z
       .string()
       .regex(/^#[0-9a-fA-F]{3}([0-9a-fA-F]{3})?$/, 'must be a hex colour like #0067b8')
@@ -21,7 +23,9 @@ const branding = z
       .describe('accent colour of buttons and links, as #rgb or #rrggbb'),
     supportEmail: z.string().email().optional().describe('address shown to people who need help signing in'),
     supportUrl: secureUrl.optional().describe('help page linked from the sign-in pages (https://)'),
-    signInText: z.string().max(500).optional().describe('a line of text on the sign-in pages (at most 500 characters)'),
+    privacyUrl: secureUrl.optional().describe("the organization's privacy statement, linked at the foot of every page (https://)"),
+    termsUrl: secureUrl.optional().describe("the organization's terms of use, linked at the foot of every page (https://)"),
+    signInText: z.string().max(500).optional().describe('a line of text under the form on every page of the tenant (at most 500 characters)'),
     defaultLocale: z
       .enum(LOCALES)
       .optional()

@@ -1,9 +1,11 @@
 /**
  * Branded pages: eta templates under views/ (auto-escaped), one layout, locale files.
  * No external resources: the device window may not reach a CDN.
+ * What each branding setting changes on the pages: docs/branding.md.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { Eta } from 'eta';
 import type { TenantConfig } from '../config/schema.js';
 import { I18n, findViewsDir } from './i18n.js';
@@ -15,6 +17,8 @@ export interface PageOptions {
   demo: boolean;
   /** Value of CSP form-action for this page. */
   formAction?: string;
+  /** The ETag of the tenant's logo uploaded through the admin API, when it has one (wins over branding.logoUrl). */
+  uploadedLogo?: string | null;
   data?: Record<string, unknown>;
 }
 
@@ -23,11 +27,84 @@ export interface RenderedPage {
   csp: string;
 }
 
-const DEFAULT_COLOR = '#0067b8';
+/** The product's own accent: pages without a tenant (or a tenant without primaryColor) use it. */
+export const DEFAULT_COLOR = '#0067b8';
+const DARK_TEXT = '#1b1b1b';
+
+/** WCAG 2.1 relative luminance of a #rgb or #rrggbb colour. */
+function luminance(hex: string): number {
+  const h = hex.length === 4 ? hex.replace(/^#(.)(.)(.)$/, '#$1$1$2$2$3$3') : hex;
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(h.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/**
+ * The text colour on a button of the tenant's colour: white or near-black, whichever contrasts
+ * more (a light primaryColor would otherwise make "Sign in" unreadable).
+ */
+export function textOn(color: string): string {
+  const l = luminance(color);
+  const dark = luminance(DARK_TEXT);
+  return (1.05) / (l + 0.05) >= (l + 0.05) / (dark + 0.05) ? '#ffffff' : DARK_TEXT;
+}
+
+/** The page address of a tenant's uploaded logo; the ETag in the query makes a new upload a new URL. */
+export function uploadedLogoPath(tenantId: string, etag: string): string {
+  return `/t/${encodeURIComponent(tenantId)}/logo?v=${encodeURIComponent(etag)}`;
+}
+
+/**
+ * Which tenants have a logo uploaded through the admin API, as last seen (tenant id → ETag, or
+ * null for none). Pages render synchronously, so they read this; a look older than `maxAgeMs`
+ * is renewed in the background (docs/branding.md: an upload shows within seconds).
+ */
+export class UploadedLogos {
+  private readonly seen = new Map<string, { etag: string | null; at: number }>();
+  private readonly looking = new Set<string>();
+
+  constructor(
+    private readonly maxAgeMs = 5000,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /** Records what is known now (an upload on this instance, or a look at the store). */
+  note(tenantId: string, etag: string | null): void {
+    this.seen.set(tenantId, { etag, at: this.clock() });
+  }
+
+  /**
+   * The ETag last seen for the tenant (null: none, undefined: never looked); starts a look with
+   * `lookup` when there was none yet or the last one is older than maxAgeMs. A failed look keeps
+   * what was known.
+   */
+  get(tenantId: string, lookup: (id: string) => Promise<{ etag: string } | null>): string | null | undefined {
+    const known = this.seen.get(tenantId);
+    if ((!known || this.clock() - known.at > this.maxAgeMs) && !this.looking.has(tenantId)) {
+      this.looking.add(tenantId);
+      Promise.resolve()
+        .then(() => lookup(tenantId))
+        .then(
+          (logo) => this.note(tenantId, logo?.etag ?? null),
+          () => undefined,
+        )
+        .finally(() => this.looking.delete(tenantId));
+    }
+    return known?.etag;
+  }
+
+  /** Resolves when no look is running (tests). */
+  async settled(): Promise<void> {
+    while (this.looking.size) await new Promise((r) => setTimeout(r, 5));
+  }
+}
 
 export class Views {
   private readonly eta: Eta;
   readonly i18n: I18n;
+  readonly logos = new UploadedLogos();
 
   constructor(dir: string = findViewsDir()) {
     this.eta = new Eta({ views: dir, autoEscape: true, cache: true });
@@ -36,8 +113,11 @@ export class Views {
 
   render(template: string, opts: PageOptions): RenderedPage {
     const nonce = randomBytes(16).toString('base64');
-    const branding = opts.tenant?.branding ?? {};
-    const logo = branding.logoUrl;
+    const tenant = opts.tenant ?? null;
+    // Without a tenant (an unknown address, a refused link) the page keeps the product's neutral look.
+    const branding = tenant?.branding ?? {};
+    const logo = tenant && opts.uploadedLogo ? uploadedLogoPath(tenant.id, opts.uploadedLogo) : (branding.logoUrl ?? null);
+    const color = branding.primaryColor ?? DEFAULT_COLOR;
     // A tenant's own wording (branding.strings) wins over the locale files.
     const t = (key: string, params?: Record<string, string>) => this.i18n.t(opts.locale, key, params, branding.strings);
     const html = this.eta.render(`./${template}`, {
@@ -46,11 +126,18 @@ export class Views {
       nonce,
       locale: opts.locale,
       demo: opts.demo,
-      tenant: opts.tenant ?? null,
-      color: branding.primaryColor ?? DEFAULT_COLOR,
-      logoUrl: logo ?? null,
+      tenant,
+      name: tenant?.displayName ?? 'Fedbridge',
+      color,
+      onColor: textOn(color),
+      logoUrl: logo,
+      signInText: branding.signInText ?? null,
+      support: { email: branding.supportEmail ?? null, url: branding.supportUrl ?? null },
+      privacyUrl: branding.privacyUrl ?? null,
+      termsUrl: branding.termsUrl ?? null,
     });
-    const imgSrc = logo && /^https:\/\//.test(logo) ? ` ${new URL(logo).origin}` : '';
+    // logoUrl passed the config's secureUrl check (https://, http:// only on loopback); an uploaded one is 'self'.
+    const imgSrc = logo && /^https?:\/\//.test(logo) ? ` ${new URL(logo).origin}` : '';
     const csp = [
       "default-src 'none'",
       `style-src 'nonce-${nonce}'`,
