@@ -1,5 +1,11 @@
 import { Cluster, Redis } from 'ioredis';
-import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from './types.js';
+import type {
+  AuditEvent, AuditQuery, ConsumeResult, Invitation, StoredAuditEvent, StoredTenant, Store, TenantCreateResult,
+  TenantLogo, TenantUpdateResult, Transaction,
+} from './types.js';
+import {
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, normalizeDomains,
+} from './shared.js';
 import { EPOCH_GROUPS, epochGroup, genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
 
@@ -12,10 +18,19 @@ import { storeUnavailable } from './unavailable.js';
  *   ctr:<key>:<window>    string  counter
  *   fam:<subject>         zset    score = expiresAt, member = normalized address (familiar addresses)
  *   {audit}, {audit}:t:<tid>  zset  score = at, member = <seq>|<event JSON>
- *   {audit}:seq           string  insertion sequence (tie-break and member uniqueness)
+ *   {audit}:seq           string  insertion sequence (tie-break and member uniqueness; the event's id)
+ *   {audit}:tenants       set     tenant ids that have an {audit}:t:<tid> (for purgeAudit)
+ *   {invitations}, {invitations}:t:<tid>  zset  score = createdAt, member = JSON [tenantId, id]
+ *   {invitations}:exp     zset    score = expiresAt, member as above (purgeExpired drops index entries)
+ *   {tenants}:doc|dom|ver|upd  hash  tenant id -> doc JSON | domains JSON | version | updatedAt
+ *   {tenants}:claims      hash    domain -> tenant id (each domain claimed once)
+ *   {tenants}:rev         string  tenants revision (INCR on every tenant or logo change)
+ *   {tenants}:logo:<tid>  hash    ct, etag, bytes
  *
- * Every key one Lua script or MULTI touches shares a hash tag ({m<g>}, {audit}), so all of
- * them work on Redis Cluster; the other scripts touch one key each.
+ * Every key one Lua script or MULTI touches shares a hash tag ({m<g>}, {audit}, {invitations},
+ * {tenants}), so all of them work on Redis Cluster; the other scripts touch one key each. The
+ * invitation index is written beside the invitation (another slot) by a second command: a read
+ * skips index entries whose invitation is gone, and purgeExpired drops them once expired.
  *
  * Times come from the caller's (injectable) clock, so logical expiry is
  * checked against `now` on every read; key TTLs, computed relative to the
@@ -90,6 +105,104 @@ redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 local top = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if top[2] then redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(top[2]) - tonumber(ARGV[3])))) end
 return 0`,
+  // KEYS: a tenant's audit zset, {audit}:tenants. ARGV: before, tenant id. Forgets emptied tenants.
+  auditPurgeTenant: `local n = redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return n`,
+  // ARGV: now. Deletes a live invitation; returns its data (for the index), or false.
+  revokeInvitation: `local cur = redis.call('HMGET', KEYS[1], 'exp', 'data')
+if not cur[1] or tonumber(cur[1]) <= tonumber(ARGV[1]) then return false end
+redis.call('DEL', KEYS[1])
+return cur[2]`,
+};
+
+/*
+ * One step of an audit page (queryAudit): reads newest first from KEYS[1] (an audit zset),
+ * strictly after the cursor event (ARGV[1] = its at, ARGV[2] = its zero-padded seq; '' = from the
+ * newest), at or after ARGV[3] ('' = no bound), of type ARGV[5] ('' = any). Stops once it has
+ * ARGV[4] + 1 matches ('more'), has looked at ARGV[6] members ('budget') or runs out ('end').
+ * Returns { status, last member looked at, match... }.
+ */
+const AUDIT_PAGE_LUA = `local key, want, budget = KEYS[1], tonumber(ARGV[4]) + 1, tonumber(ARGV[6])
+local min = ARGV[3] == '' and '-inf' or ARGV[3]
+local out, looked, last = {}, 0, ''
+local function full() return #out >= want or looked >= budget end
+local function consider(m)
+  looked = looked + 1
+  last = m
+  if ARGV[5] ~= '' then
+    local ok, e = pcall(cjson.decode, string.sub(m, 18))
+    if not ok or type(e) ~= 'table' or e['type'] ~= ARGV[5] then return end
+  end
+  out[#out + 1] = m
+end
+local max = '+inf'
+if ARGV[1] ~= '' then
+  if ARGV[3] == '' or tonumber(ARGV[1]) >= tonumber(ARGV[3]) then
+    for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, ARGV[1], ARGV[1])) do
+      if full() then break end
+      if string.sub(m, 1, 16) < ARGV[2] then consider(m) end
+    end
+  end
+  max = '(' .. ARGV[1]
+end
+local offset = 0
+while not full() do
+  local batch = redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', offset, 200)
+  for _, m in ipairs(batch) do
+    if full() then break end
+    consider(m)
+  end
+  if #batch < 200 then break end
+  offset = offset + #batch
+end
+local status = 'end'
+if #out >= want then status = 'more' elseif looked >= budget then status = 'budget' end
+table.insert(out, 1, last)
+table.insert(out, 1, status)
+return out`;
+
+/*
+ * Tenants: KEYS = {tenants}:doc, :dom, :ver, :upd, :claims, :rev (then :logo:<tid> for delete).
+ * ARGV = id, then for create/update: doc JSON, domains JSON, now, domain...
+ */
+const TENANT_LUA = {
+  create: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'id_taken' end
+for i = 5, #ARGV do
+  if redis.call('HEXISTS', KEYS[5], ARGV[i]) == 1 then return 'domain_taken' end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HSET', KEYS[3], ARGV[1], 1)
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
+for i = 5, #ARGV do redis.call('HSET', KEYS[5], ARGV[i], ARGV[1]) end
+redis.call('INCR', KEYS[6])
+return 'ok'`,
+  update: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'not_found' end
+for i = 5, #ARGV do
+  local owner = redis.call('HGET', KEYS[5], ARGV[i])
+  if owner and owner ~= ARGV[1] then return 'domain_taken' end
+end
+local old = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '[]')
+for _, d in ipairs(old) do
+  if redis.call('HGET', KEYS[5], d) == ARGV[1] then redis.call('HDEL', KEYS[5], d) end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
+for i = 5, #ARGV do redis.call('HSET', KEYS[5], ARGV[i], ARGV[1]) end
+redis.call('INCR', KEYS[6])
+return 'ok'`,
+  delete: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local old = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '[]')
+for _, d in ipairs(old) do
+  if redis.call('HGET', KEYS[5], d) == ARGV[1] then redis.call('HDEL', KEYS[5], d) end
+end
+for i = 1, 4 do redis.call('HDEL', KEYS[i], ARGV[1]) end
+redis.call('DEL', KEYS[7])
+redis.call('INCR', KEYS[6])
+return 1`,
 };
 
 type EpochReply = [unknown, string, 'same' | 'new' | 'lost'];
@@ -102,6 +215,12 @@ type ScriptedRedis = Redis & {
   fbHit(key: string, ttl: number): Promise<number>;
   fbRelease(key: string): Promise<number>;
   fbRemember(key: string, address: string, expiresAt: number, now: number): Promise<number>;
+  fbAuditPage(key: string, ...args: (string | number)[]): Promise<string[]>;
+  fbAuditPurgeTenant(key: string, registry: string, before: number, tenantId: string): Promise<number>;
+  fbRevokeInvitation(key: string, now: number): Promise<string | null>;
+  fbTenantCreate(...keysAndArgs: (string | number)[]): Promise<TenantCreateResult>;
+  fbTenantUpdate(...keysAndArgs: (string | number)[]): Promise<TenantUpdateResult>;
+  fbTenantDelete(...keysAndArgs: (string | number)[]): Promise<number>;
 };
 
 export interface RedisStoreOptions {
@@ -221,6 +340,12 @@ export class RedisStore implements Store {
     client.defineCommand('fbHit', { numberOfKeys: 1, lua: LUA.hit });
     client.defineCommand('fbRelease', { numberOfKeys: 1, lua: LUA.release });
     client.defineCommand('fbRemember', { numberOfKeys: 1, lua: LUA.remember });
+    client.defineCommand('fbAuditPage', { numberOfKeys: 1, lua: AUDIT_PAGE_LUA });
+    client.defineCommand('fbAuditPurgeTenant', { numberOfKeys: 2, lua: LUA.auditPurgeTenant });
+    client.defineCommand('fbRevokeInvitation', { numberOfKeys: 1, lua: LUA.revokeInvitation });
+    client.defineCommand('fbTenantCreate', { numberOfKeys: 6, lua: TENANT_LUA.create });
+    client.defineCommand('fbTenantUpdate', { numberOfKeys: 6, lua: TENANT_LUA.update });
+    client.defineCommand('fbTenantDelete', { numberOfKeys: 7, lua: TENANT_LUA.delete });
     try {
       await whenReady(client);
     } catch (err) {
@@ -333,6 +458,17 @@ export class RedisStore implements Store {
         .exec()
         .then(checkExec),
     );
+    // The index lives in another slot: written second, so an index entry without its
+    // invitation (a crash between the two) is skipped on read and purged at expiry.
+    const member = invMember(inv.tenantId, inv.id);
+    await this.run(() =>
+      this.redis.multi()
+        .zadd(INV_ALL, inv.createdAt, member)
+        .zadd(invTenant(inv.tenantId), inv.createdAt, member)
+        .zadd(INV_EXP, inv.expiresAt, member)
+        .exec()
+        .then(checkExec),
+    );
   }
 
   async getInvitation(id: string, now: number): Promise<Invitation | null> {
@@ -380,6 +516,7 @@ export class RedisStore implements Store {
       m.zadd(AUDIT, e.at, member);
       if (e.tenantId != null) {
         m.zadd(auditTenant(e.tenantId), e.at, member);
+        if (!touched.has(auditTenant(e.tenantId))) m.sadd(AUDIT_TENANTS, e.tenantId);
         touched.add(auditTenant(e.tenantId));
       }
     });
@@ -397,12 +534,153 @@ export class RedisStore implements Store {
   }
 
   /**
+   * Newest first by (at, seq): {audit}:seq numbers events, so events of one millisecond are
+   * ordered too and a cursor (at, seq) continues exactly after the last event handed out.
+   * A type filter is applied while reading (bounded work per script call; calls continue from
+   * where the last one looked). A cursor that is garbage or made for another filter throws the
+   * 400 invalid_request.
+   */
+  async queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }> {
+    const limit = auditPageSize(q);
+    let pos = decodeAuditCursor(q);
+    const key = q.tenantId === undefined ? AUDIT : auditTenant(q.tenantId);
+    const events: StoredAuditEvent[] = [];
+    const cursorAtLast = () => {
+      const last = events[events.length - 1]!;
+      return encodeAuditCursor(q, { at: last.at, id: Number(last.id) });
+    };
+    for (let call = 0; call < AUDIT_PAGE_CALLS; call++) {
+      const want = limit - events.length;
+      const [status, looked, ...members] = await this.run(() =>
+        this.redis.fbAuditPage(key, pos ? pos.at : '', pos ? padSeq(pos.id) : '', q.since ?? '', want, q.type ?? '', AUDIT_PAGE_BUDGET),
+      );
+      for (const m of members.slice(0, want)) events.push(storedAudit(m));
+      if (status === 'more') return { events, nextCursor: cursorAtLast() };
+      if (status === 'end') return { events, nextCursor: null };
+      // The script looked at its budget of events (a type filter matching few): go on from there.
+      if (events.length === limit) return { events, nextCursor: cursorAtLast() };
+      const seen = storedAudit(looked!);
+      pos = { at: seen.at, id: Number(seen.id) };
+    }
+    return { events, nextCursor: encodeAuditCursor(q, pos!) };
+  }
+
+  /**
+   * Drops events older than `before` from the global log and every tenant's (the tenants are
+   * listed in {audit}:tenants); returns how many left the global log.
+   */
+  async purgeAudit(before: number): Promise<number> {
+    const removed = await this.run(() => this.redis.zremrangebyscore(AUDIT, '-inf', `(${before}`));
+    const tenants = await this.run(() => this.redis.smembers(AUDIT_TENANTS));
+    for (const tid of tenants) {
+      await this.run(() => this.redis.fbAuditPurgeTenant(auditTenant(tid), AUDIT_TENANTS, before, tid));
+    }
+    return removed;
+  }
+
+  async listInvitations(opts: { tenantId?: string; now: number; limit: number }): Promise<Invitation[]> {
+    const limit = listLimit(opts.limit);
+    const key = opts.tenantId === undefined ? INV_ALL : invTenant(opts.tenantId);
+    const out: Invitation[] = [];
+    // Index entries whose invitation expired, was revoked or moved are skipped.
+    for (let offset = 0; out.length < limit; offset += INV_CHUNK) {
+      const members = await this.run(() => this.redis.zrevrange(key, offset, offset + INV_CHUNK - 1));
+      const invs = await Promise.all(
+        members.map((m) => {
+          const [tid, id] = JSON.parse(m) as [string, string];
+          return this.getInvitation(id, opts.now).then((inv) => (inv && inv.tenantId === tid ? inv : null));
+        }),
+      );
+      for (const inv of invs) if (inv && out.length < limit) out.push(inv);
+      if (members.length < INV_CHUNK) break;
+    }
+    return out;
+  }
+
+  async revokeInvitation(id: string, now: number): Promise<boolean> {
+    const data = await this.run(() => this.redis.fbRevokeInvitation(`inv:${id}`, now));
+    if (data === null) return false;
+    const { tenantId } = JSON.parse(data) as Invitation;
+    await this.dropInvitationIndex([invMember(tenantId, id)]);
+    return true;
+  }
+
+  private async dropInvitationIndex(members: string[]): Promise<void> {
+    if (members.length === 0) return;
+    const m = this.redis.multi().zrem(INV_ALL, ...members).zrem(INV_EXP, ...members);
+    for (const member of members) m.zrem(invTenant((JSON.parse(member) as [string, string])[0]), member);
+    checkExec(await this.run(() => m.exec()));
+  }
+
+  async createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult> {
+    const domains = normalizeDomains(t.domains);
+    return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+  }
+
+  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
+    const domains = normalizeDomains(t.domains);
+    return this.run(() => this.redis.fbTenantUpdate(...TENANT_KEYS, t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    return (await this.run(() => this.redis.fbTenantDelete(...TENANT_KEYS, tenantLogo(id), id))) === 1;
+  }
+
+  async listTenants(): Promise<StoredTenant[]> {
+    const results = await this.run(() =>
+      this.redis.multi().hgetall(TENANT_KEYS[0]).hgetall(TENANT_KEYS[1]).hgetall(TENANT_KEYS[2]).hgetall(TENANT_KEYS[3]).exec(),
+    );
+    checkExec(results);
+    const [docs, doms, vers, upds] = results!.map(([, v]) => v as Record<string, string>);
+    return Object.keys(docs!)
+      .sort()
+      .map((id) => ({
+        id,
+        doc: JSON.parse(docs![id]!) as Record<string, unknown>,
+        domains: JSON.parse(doms![id] ?? '[]') as string[],
+        version: Number(vers![id]),
+        updatedAt: Number(upds![id]),
+      }));
+  }
+
+  async tenantsRevision(): Promise<number> {
+    return Number((await this.run(() => this.redis.get(TENANTS_REV))) ?? 0);
+  }
+
+  async putLogo(tenantId: string, logo: Omit<TenantLogo, 'etag'>): Promise<TenantLogo> {
+    checkLogo(logo);
+    const stored: TenantLogo = { contentType: logo.contentType, bytes: Buffer.from(logo.bytes), etag: newEtag() };
+    const key = tenantLogo(tenantId);
+    await this.run(() =>
+      this.redis.multi()
+        .del(key)
+        .hset(key, 'ct', stored.contentType, 'etag', stored.etag, 'bytes', stored.bytes)
+        .incr(TENANTS_REV)
+        .exec()
+        .then(checkExec),
+    );
+    return stored;
+  }
+
+  async getLogo(tenantId: string): Promise<TenantLogo | null> {
+    const h = await this.run(() => this.redis.hgetallBuffer(tenantLogo(tenantId)));
+    if (!h.ct || !h.etag || !h.bytes) return null;
+    return { contentType: h.ct.toString('utf8') as TenantLogo['contentType'], etag: h.etag.toString('utf8'), bytes: h.bytes };
+  }
+
+  /**
    * Redis drops expired keys itself (PX TTLs); reads already ignore logically expired ones.
    * A user's familiar addresses share one key that lives as long as its newest member; expired
    * members are dropped whenever that user signs in again, and are never read as familiar.
    * The periodic purge checks the epochs instead.
    */
   async purgeExpired(now: number): Promise<void> {
+    // Index entries of expired invitations (their hashes are gone by TTL).
+    for (;;) {
+      const members = await this.run(() => this.redis.zrangebyscore(INV_EXP, '-inf', now, 'LIMIT', 0, INV_CHUNK));
+      await this.dropInvitationIndex(members);
+      if (members.length < INV_CHUNK) break;
+    }
     // Also notices a Redis emptied without a reconnect (FLUSHALL, a failover to an empty replica).
     await this.run(() => this.checkEpochs(lossNotBefore(now), now));
   }
@@ -455,7 +733,24 @@ export class RedisStore implements Store {
 
 const AUDIT = '{audit}';
 const AUDIT_SEQ = '{audit}:seq';
+const AUDIT_TENANTS = '{audit}:tenants';
 const auditTenant = (tid: string) => `{audit}:t:${tid}`;
+/** Events one queryAudit script call looks at, and calls per page, when a type filter matches few. */
+const AUDIT_PAGE_BUDGET = 5000;
+const AUDIT_PAGE_CALLS = 20;
+const padSeq = (seq: number) => String(seq).padStart(16, '0');
+/** An {audit} member `<seq>|<event JSON>` as read back. */
+function storedAudit(member: string): StoredAuditEvent {
+  return { ...(JSON.parse(member.slice(17)) as AuditEvent), id: String(Number(member.slice(0, 16))) };
+}
+const INV_ALL = '{invitations}';
+const INV_EXP = '{invitations}:exp';
+const invTenant = (tid: string) => `{invitations}:t:${tid}`;
+const invMember = (tid: string, id: string) => JSON.stringify([tid, id]);
+const INV_CHUNK = 200;
+const TENANT_KEYS = ['{tenants}:doc', '{tenants}:dom', '{tenants}:ver', '{tenants}:upd', '{tenants}:claims', '{tenants}:rev'] as const;
+const TENANTS_REV = TENANT_KEYS[5];
+const tenantLogo = (tid: string) => `{tenants}:logo:${tid}`;
 const epochKey = (g: number) => `epoch:{m${g}}`;
 const markerKey = (g: number, jti: string) => `jti:{m${g}}:${jti}`;
 

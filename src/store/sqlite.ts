@@ -1,7 +1,13 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { AuditEvent, ConsumeResult, Invitation, Store, Transaction } from './types.js';
+import type {
+  AuditEvent, AuditQuery, ConsumeResult, Invitation, StoredAuditEvent, StoredTenant, Store, TenantCreateResult,
+  TenantLogo, TenantUpdateResult, Transaction,
+} from './types.js';
+import {
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, normalizeDomains,
+} from './shared.js';
 import { genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
 
@@ -30,6 +36,19 @@ CREATE TABLE IF NOT EXISTS audit (
   tenant_id TEXT, event TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS audit_at ON audit (at, id);
 CREATE INDEX IF NOT EXISTS audit_tenant_at ON audit (tenant_id, at, id);
+CREATE INDEX IF NOT EXISTS invitations_tenant ON invitations (tenant_id, created_at);
+CREATE INDEX IF NOT EXISTS audit_type_at ON audit (type, at, id);
+CREATE TABLE IF NOT EXISTS tenants (
+  id TEXT PRIMARY KEY, doc TEXT NOT NULL, domains TEXT NOT NULL, version INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS tenant_domains (
+  domain TEXT PRIMARY KEY, tenant_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS tenant_domains_tenant ON tenant_domains (tenant_id);
+CREATE TABLE IF NOT EXISTS logos (
+  tenant_id TEXT PRIMARY KEY, content_type TEXT NOT NULL, bytes BLOB NOT NULL, etag TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants_revision (
+  one INTEGER PRIMARY KEY CHECK (one = 1), rev INTEGER NOT NULL);
+INSERT OR IGNORE INTO tenants_revision (one, rev) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS epoch (
   one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL, not_before INTEGER NOT NULL,
   created_at INTEGER NOT NULL);
@@ -57,6 +76,13 @@ interface InvitationRow {
   used_at: number | null;
 }
 
+function invitationOf(r: InvitationRow): Invitation {
+  return {
+    id: r.id, tenantId: r.tenant_id, upn: r.upn, ownership: r.ownership,
+    createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
+  };
+}
+
 /** How often a read-only replay check looks whether the file was replaced (consumedBy). */
 const FILE_CHECK_INTERVAL_MS = 1000;
 
@@ -70,6 +96,7 @@ export class SqliteStore implements Store {
   private consumeTx!: ReturnType<SqliteStore['prepare']>['consumeTx'];
   private appendTx!: ReturnType<SqliteStore['prepare']>['appendTx'];
   private purgeTx!: ReturnType<SqliteStore['prepare']>['purgeTx'];
+  private tenantTx!: ReturnType<SqliteStore['prepare']>['tenantTx'];
   /** The epoch this instance works in, and the file it was read from (device and inode). */
   private epoch!: { id: string; notBefore: number };
   private fileId: string | null = null;
@@ -93,6 +120,7 @@ export class SqliteStore implements Store {
     this.consumeTx = p2.consumeTx;
     this.appendTx = p2.appendTx;
     this.purgeTx = p2.purgeTx;
+    this.tenantTx = p2.tenantTx;
     db.prepare('INSERT OR IGNORE INTO epoch (one, id, not_before, created_at) VALUES (1, ?, ?, ?)').run(newEpochId(), notBefore, now);
     const row = db.prepare<[], { id: string; not_before: number }>('SELECT id, not_before FROM epoch').get()!;
     this.epoch = { id: row.id, notBefore: row.not_before };
@@ -177,6 +205,30 @@ export class SqliteStore implements Store {
         'SELECT event FROM audit WHERE at < ? ORDER BY at DESC, id DESC LIMIT ?'),
       listAuditTenant: p<[string, number, number], { event: string }>(
         'SELECT event FROM audit WHERE tenant_id = ? AND at < ? ORDER BY at DESC, id DESC LIMIT ?'),
+      purgeAudit: p<[number]>('DELETE FROM audit WHERE at < ?'),
+      listInv: p<[number, number], InvitationRow>(
+        'SELECT * FROM invitations WHERE expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?'),
+      listInvTenant: p<[string, number, number], InvitationRow>(
+        'SELECT * FROM invitations WHERE tenant_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?'),
+      revokeInv: p<[string, number]>('DELETE FROM invitations WHERE id = ? AND expires_at > ?'),
+      tenantExists: p<[string], { one: number }>('SELECT 1 AS one FROM tenants WHERE id = ?'),
+      domainOwner: p<[string], { tenant_id: string }>('SELECT tenant_id FROM tenant_domains WHERE domain = ?'),
+      insertTenant: p<[string, string, string, number]>(
+        'INSERT INTO tenants (id, doc, domains, version, updated_at) VALUES (?, ?, ?, 1, ?)'),
+      replaceTenant: p<[string, string, number, string]>(
+        'UPDATE tenants SET doc = ?, domains = ?, version = version + 1, updated_at = ? WHERE id = ?'),
+      deleteTenant: p<[string]>('DELETE FROM tenants WHERE id = ?'),
+      dropDomains: p<[string]>('DELETE FROM tenant_domains WHERE tenant_id = ?'),
+      claimDomain: p<[string, string]>('INSERT INTO tenant_domains (domain, tenant_id) VALUES (?, ?)'),
+      listTenants: p<[], { id: string; doc: string; domains: string; version: number; updated_at: number }>(
+        'SELECT * FROM tenants ORDER BY id'),
+      bumpRevision: p<[]>('UPDATE tenants_revision SET rev = rev + 1'),
+      revision: p<[], { rev: number }>('SELECT rev FROM tenants_revision'),
+      putLogo: p<[string, string, Buffer, string]>(
+        'INSERT OR REPLACE INTO logos (tenant_id, content_type, bytes, etag) VALUES (?, ?, ?, ?)'),
+      getLogo: p<[string], { content_type: TenantLogo['contentType']; bytes: Buffer; etag: string }>(
+        'SELECT content_type, bytes, etag FROM logos WHERE tenant_id = ?'),
+      deleteLogo: p<[string]>('DELETE FROM logos WHERE tenant_id = ?'),
       purge: ['transactions', 'consumed', 'invitations', 'counters', 'familiar'].map((t) =>
         p<[number]>(`DELETE FROM ${t} WHERE expires_at <= ?`)),
       ping: p<[]>('SELECT 1'),
@@ -199,7 +251,40 @@ export class SqliteStore implements Store {
     const purgeTx = db.transaction((now: number) => {
       for (const q of st.purge) q.run(now);
     });
-    return { ...st, epochNotBefore, consumeTx, appendTx, purgeTx };
+    // Tenants: every change runs in one IMMEDIATE transaction (a write lock across processes),
+    // so a domain is claimed by exactly one tenant (the tenant_domains primary key says so too)
+    // and the revision moves with the change it announces.
+    const tenantTx = {
+      create: db.transaction((id: string, doc: string, domains: string[], now: number): TenantCreateResult => {
+        if (st.tenantExists.get(id)) return 'id_taken';
+        if (domains.some((d) => st.domainOwner.get(d) !== undefined)) return 'domain_taken';
+        st.insertTenant.run(id, doc, JSON.stringify(domains), now);
+        for (const d of domains) st.claimDomain.run(d, id);
+        st.bumpRevision.run();
+        return 'ok';
+      }),
+      update: db.transaction((id: string, doc: string, domains: string[], now: number): TenantUpdateResult => {
+        if (!st.tenantExists.get(id)) return 'not_found';
+        if (domains.some((d) => (st.domainOwner.get(d)?.tenant_id ?? id) !== id)) return 'domain_taken';
+        st.replaceTenant.run(doc, JSON.stringify(domains), now, id);
+        st.dropDomains.run(id);
+        for (const d of domains) st.claimDomain.run(d, id);
+        st.bumpRevision.run();
+        return 'ok';
+      }),
+      delete: db.transaction((id: string): boolean => {
+        if (st.deleteTenant.run(id).changes === 0) return false;
+        st.dropDomains.run(id);
+        st.deleteLogo.run(id);
+        st.bumpRevision.run();
+        return true;
+      }),
+      putLogo: db.transaction((tenantId: string, contentType: string, bytes: Buffer, etag: string) => {
+        st.putLogo.run(tenantId, contentType, bytes, etag);
+        st.bumpRevision.run();
+      }),
+    };
+    return { ...st, epochNotBefore, consumeTx, appendTx, purgeTx, tenantTx };
   }
 
   private static openDb(path: string): Database.Database {
@@ -286,11 +371,7 @@ export class SqliteStore implements Store {
   async getInvitation(id: string, now: number): Promise<Invitation | null> {
     return this.run(() => {
       const r = this.s.getInv.get(id, now);
-      if (!r) return null;
-      return {
-        id: r.id, tenantId: r.tenant_id, upn: r.upn, ownership: r.ownership,
-        createdAt: r.created_at, expiresAt: r.expires_at, usedAt: r.used_at,
-      };
+      return r ? invitationOf(r) : null;
     });
   }
 
@@ -345,6 +426,105 @@ export class SqliteStore implements Store {
         ? this.s.listAudit.all(before, limit)
         : this.s.listAuditTenant.all(opts.tenantId, before, limit);
       return rows.map((r) => JSON.parse(r.event) as AuditEvent);
+    });
+  }
+
+  /**
+   * Newest first by (at, id): id is the autoincrement rowid, so events of one millisecond are
+   * ordered too and a cursor (at, id) continues exactly after the last event handed out.
+   * A cursor that is garbage or made for another filter throws the 400 invalid_request.
+   */
+  async queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }> {
+    const limit = auditPageSize(q);
+    const pos = decodeAuditCursor(q);
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.tenantId !== undefined) {
+      where.push('tenant_id = ?');
+      params.push(q.tenantId);
+    }
+    if (q.type !== undefined) {
+      where.push('type = ?');
+      params.push(q.type);
+    }
+    if (q.since !== undefined) {
+      where.push('at >= ?');
+      params.push(q.since);
+    }
+    if (pos) {
+      where.push('(at < ? OR (at = ? AND id < ?))');
+      params.push(pos.at, pos.at, pos.id);
+    }
+    const sql = `SELECT id, at, event FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY at DESC, id DESC LIMIT ?`;
+    return this.run(() => {
+      const rows = this.db.prepare<(string | number)[], { id: number; at: number; event: string }>(sql).all(...params, limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        events: page.map((r) => ({ ...(JSON.parse(r.event) as AuditEvent), id: String(r.id) })),
+        nextCursor: rows.length > limit && last ? encodeAuditCursor(q, { at: last.at, id: last.id }) : null,
+      };
+    });
+  }
+
+  async purgeAudit(before: number): Promise<number> {
+    return this.run(() => this.s.purgeAudit.run(before).changes);
+  }
+
+  async listInvitations(opts: { tenantId?: string; now: number; limit: number }): Promise<Invitation[]> {
+    return this.run(() => {
+      const limit = listLimit(opts.limit);
+      const rows = opts.tenantId === undefined
+        ? this.s.listInv.all(opts.now, limit)
+        : this.s.listInvTenant.all(opts.tenantId, opts.now, limit);
+      return rows.map(invitationOf);
+    });
+  }
+
+  async revokeInvitation(id: string, now: number): Promise<boolean> {
+    return this.run(() => this.s.revokeInv.run(id, now).changes === 1);
+  }
+
+  async createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult> {
+    return this.run(() => this.tenantTx.create.immediate(t.id, JSON.stringify(t.doc), normalizeDomains(t.domains), now));
+  }
+
+  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
+    return this.run(() => this.tenantTx.update.immediate(t.id, JSON.stringify(t.doc), normalizeDomains(t.domains), now));
+  }
+
+  async deleteTenant(id: string): Promise<boolean> {
+    return this.run(() => this.tenantTx.delete.immediate(id));
+  }
+
+  async listTenants(): Promise<StoredTenant[]> {
+    return this.run(() =>
+      this.s.listTenants.all().map((r) => ({
+        id: r.id,
+        doc: JSON.parse(r.doc) as Record<string, unknown>,
+        domains: JSON.parse(r.domains) as string[],
+        version: r.version,
+        updatedAt: r.updated_at,
+      })),
+    );
+  }
+
+  async tenantsRevision(): Promise<number> {
+    return this.run(() => this.s.revision.get()?.rev ?? 0);
+  }
+
+  async putLogo(tenantId: string, logo: Omit<TenantLogo, 'etag'>): Promise<TenantLogo> {
+    checkLogo(logo);
+    const stored: TenantLogo = { contentType: logo.contentType, bytes: Buffer.from(logo.bytes), etag: newEtag() };
+    this.run(() => this.tenantTx.putLogo.immediate(tenantId, stored.contentType, stored.bytes, stored.etag));
+    return stored;
+  }
+
+  async getLogo(tenantId: string): Promise<TenantLogo | null> {
+    return this.run(() => {
+      const r = this.s.getLogo.get(tenantId);
+      return r ? { contentType: r.content_type, bytes: r.bytes, etag: r.etag } : null;
     });
   }
 

@@ -143,12 +143,19 @@ export interface Store {
 
   appendAudit(events: AuditEvent[]): Promise<void>;
   listAudit(opts: { limit: number; before?: number; tenantId?: string }): Promise<AuditEvent[]>;
-  /** Newest first; `nextCursor` is null on the last page. Paging never skips or repeats an event. */
+  /**
+   * Newest first; `nextCursor` is null on the last page. Paging never skips or repeats an event.
+   * `limit` above 1000 gets 1000. A cursor is valid only for the filter (tenantId, type, since)
+   * that made it; a garbage or foreign cursor, a limit that is not a positive integer, or a
+   * non-finite `since` rejects with FedbridgeError 400 `invalid_request` (src/errors.ts), which
+   * the API layer answers as is. Rare on Redis: a type filter matching very few events may give
+   * a short page with a nextCursor.
+   */
   queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }>;
   /** Deletes audit events older than `before` (audit.retentionDays); returns how many went. */
   purgeAudit(before: number): Promise<number>;
 
-  /** Live invitations (not expired; used ones included), newest first, optionally of one tenant. */
+  /** Live invitations (not expired; used ones included), newest first (createdAt), optionally of one tenant; limit at most 1000. */
   listInvitations(opts: { tenantId?: string; now: number; limit: number }): Promise<Invitation[]>;
   /** Deletes an invitation so it can no longer be used; false when unknown or expired. */
   revokeInvitation(id: string, now: number): Promise<boolean>;
@@ -162,7 +169,10 @@ export interface Store {
   listTenants(): Promise<StoredTenant[]>;
   /** Bumped (atomically) by every tenant or logo change; instances poll it to pick up changes. */
   tenantsRevision(): Promise<number>;
-  /** Stores a tenant's logo (any tenant id: config-file tenants have logos too); bumps the revision. */
+  /**
+   * Stores a tenant's logo (any tenant id: config-file tenants have logos too); bumps the revision.
+   * Refuses (FedbridgeError 400 `invalid_logo`) another content type, no bytes, or over 512 KiB.
+   */
   putLogo(tenantId: string, logo: Omit<TenantLogo, 'etag'>): Promise<TenantLogo>;
   getLogo(tenantId: string): Promise<TenantLogo | null>;
 

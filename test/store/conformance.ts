@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent, Invitation, Store, Transaction } from '../../src/store/types.js';
+import { adminConformance } from './conformance-admin.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -374,6 +375,8 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         expect(await store.listAudit({ limit: 0 })).toEqual([]);
       });
     });
+
+    adminConformance(() => store);
 
     describe('purgeExpired', () => {
       it('keeps live items and expired ones stay invisible', async () => {

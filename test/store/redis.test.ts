@@ -36,7 +36,7 @@ describe('RedisStore specifics', () => {
       const g = epochGroup('j1');
       // Keys one script or MULTI touches together share a hash tag (Redis Cluster).
       expect(mine.filter((k) => !k.startsWith('epoch:'))).toEqual(
-        ['{audit}', '{audit}:seq', '{audit}:t:ten', `ctr:c1:${Math.floor(now / 60_000)}`, `jti:{m${g}}:j1`, 'tx:s1'].sort(),
+        ['{audit}', '{audit}:seq', '{audit}:t:ten', '{audit}:tenants', `ctr:c1:${Math.floor(now / 60_000)}`, `jti:{m${g}}:j1`, 'tx:s1'].sort(),
       );
       // One epoch per marker group, written at open (src/store/epoch.ts).
       expect(mine.filter((k) => k.startsWith('epoch:')).sort()).toEqual(
@@ -111,6 +111,94 @@ describe('RedisStore specifics', () => {
       await store.close();
     }
   });
+
+  it('keeps the invitation index in one hash tag and drops expired or revoked entries', async () => {
+    const prefix = `inv-${randomUUID()}:`;
+    const store = await RedisStore.open(server.url, { keyPrefix: prefix });
+    const raw = new Redis(server.url);
+    try {
+      const now = Date.now();
+      const inv = (id: string, expiresAt: number) => ({
+        id, tenantId: 'ten', upn: 'u@example.com', ownership: null, createdAt: now, expiresAt, usedAt: null,
+      });
+      await store.putInvitation(inv('short', now + 60_000));
+      await store.putInvitation(inv('long', now + 3_600_000));
+      await store.putInvitation(inv('gone', now + 3_600_000));
+      const index = ['{invitations}', '{invitations}:t:ten', '{invitations}:exp'];
+      const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).filter((k) => !k.startsWith('epoch:'));
+      expect(keys.sort()).toEqual([...index, 'inv:gone', 'inv:long', 'inv:short'].sort());
+      expect(await store.revokeInvitation('gone', now)).toBe(true);
+      await store.purgeExpired(now + 120_000);
+      for (const k of index) expect(await raw.zrange(prefix + k, 0, -1)).toEqual([JSON.stringify(['ten', 'long'])]);
+      // An index entry whose invitation vanished (a crash between the two writes) is skipped.
+      await raw.del(`${prefix}inv:long`);
+      expect(await store.listInvitations({ tenantId: 'ten', now, limit: 10 })).toEqual([]);
+      expect(await store.listInvitations({ now, limit: 10 })).toEqual([]);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('keeps tenants, domain claims, logos and the revision under one hash tag; logos as raw bytes', async () => {
+    const prefix = `ten-${randomUUID()}:`;
+    const store = await RedisStore.open(server.url, { keyPrefix: prefix });
+    const raw = new Redis(server.url);
+    try {
+      expect(await store.createTenant({ id: 'a', doc: { id: 'a' }, domains: ['a.example'] }, 1)).toBe('ok');
+      const bytes = Buffer.from([0, 255, 128, 10, 13]);
+      await store.putLogo('a', { contentType: 'image/png', bytes });
+      const keys = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).filter((k) => !k.startsWith('epoch:'));
+      expect(keys.every((k) => k.startsWith('{tenants}:'))).toBe(true);
+      expect((await raw.hgetBuffer(`${prefix}{tenants}:logo:a`, 'bytes'))?.equals(bytes)).toBe(true);
+      expect(await raw.hget(`${prefix}{tenants}:claims`, 'a.example')).toBe('a');
+      expect(await store.deleteTenant('a')).toBe(true);
+      const left = (await raw.keys(`${prefix}*`)).map((k) => k.slice(prefix.length)).filter((k) => !k.startsWith('epoch:'));
+      expect(left).toEqual(['{tenants}:rev']);
+      expect(await store.tenantsRevision()).toBe(3);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('purgeAudit reaches every tenant log and forgets emptied ones; the count cap still applies', async () => {
+    const prefix = `ret-${randomUUID()}:`;
+    const store = await RedisStore.open(server.url, { keyPrefix: prefix, auditCap: 3 });
+    const raw = new Redis(server.url);
+    try {
+      await store.appendAudit([1, 2, 3, 4, 5].map((at) => ({ at, type: 'x', tenantId: at < 3 ? 'old' : 'new' })));
+      expect((await store.queryAudit({ limit: 10 })).events.map((e) => e.at)).toEqual([5, 4, 3]);
+      expect(await store.purgeAudit(4)).toBe(1);
+      expect(await raw.exists(`${prefix}{audit}:t:old`)).toBe(0);
+      expect(await raw.smembers(`${prefix}{audit}:tenants`)).toEqual(['new']);
+      expect((await store.queryAudit({ limit: 10, tenantId: 'new' })).events.map((e) => e.at)).toEqual([5, 4]);
+    } finally {
+      raw.disconnect();
+      await store.close();
+    }
+  });
+
+  it('a type filter matching few events still pages through a long log', async () => {
+    const store = await RedisStore.open(server.url, { keyPrefix: `type-${randomUUID()}:` });
+    try {
+      // 12,000 events, one in every 3,000 of the rare type: a page of 5 needs several script calls.
+      for (let i = 0; i < 12_000; i += 2000) {
+        await store.appendAudit(Array.from({ length: 2000 }, (_, j) => ({ at: 1_000_000 + i + j, type: (i + j) % 3000 === 0 ? 'rare' : 'common' })));
+      }
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      for (let n = 0; n < 50; n++) {
+        const page = await store.queryAudit({ limit: 5, type: 'rare', cursor });
+        seen.push(...page.events.map((e) => e.at));
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      expect(seen).toEqual([9000, 6000, 3000, 0].map((d) => 1_000_000 + d));
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
 
   it('open rejects quickly and clearly when nothing listens', async () => {
     const port = await freePort();
