@@ -8,10 +8,13 @@ import type Koa from 'koa';
 import type { Config } from './config/load.js';
 import { openStore } from './store/index.js';
 import { KeyRing, keyTiming } from './tokens/keys.js';
-import { createUpstream } from './upstreams/registry.js';
+import { createUpstream, upstreamKinds } from './upstreams/registry.js';
 import { fetchAnswer } from './upstreams/http.js';
 import { CircuitBreakers } from './upstreams/breaker.js';
-import { ConfigError } from './config/load.js';
+import { loadConfig } from './config/load.js';
+import type { TenantConfig } from './config/schema.js';
+import { openDirectory, type Directory } from './tenants/directory.js';
+import { watchConfigFile } from './tenants/reload.js';
 import type { Upstream } from './upstreams/types.js';
 import { AuditQueue } from './observability/audit.js';
 import { createMetrics, meteredHttp, meteredStore } from './observability/metrics.js';
@@ -28,6 +31,12 @@ export interface ServiceOptions {
   log?: Logger;
   /** Watch keys.dir for rotations (off in most tests). */
   watchKeys?: boolean;
+  /** Environment for re-reading the config file on a reload (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** Store tenants poll interval (src/tenants/directory.ts; default 1000 ms). */
+  tenantPollMs?: number;
+  /** How long a replaced upstream stays open for requests in flight (default 60 s). */
+  upstreamGraceMs?: number;
   defaultMetrics?: boolean;
 }
 
@@ -71,31 +80,55 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   );
   if (opts.watchKeys) keys.watch((err) => log.error({ err }, 'key reload failed'));
 
-  const upstreams = new Map<string, Upstream>();
   // Real time, not the injected clock: an IdP recovers in wall-clock time.
   const breakers = new CircuitBreakers();
   const http = breakers.wrap(fetchAnswer);
   metrics.watchCircuits(breakers);
-  const problems: string[] = [];
-  config.tenants.forEach((tenant, i) => {
+  const makeUpstream = (tenant: TenantConfig, cfg: Config): Upstream => {
     const tenantHttp = meteredHttp(http, metrics, { tenant: tenant.id, kind: tenant.idp.kind });
-    const upstreamDeps = { publicUrl: config.server.publicUrl, now: clock.now, keys, keysDir: config.keys.dir, store, http: tenantHttp, circuits: breakers, log: log.child({ tenant: tenant.id }) };
-    try {
-      upstreams.set(tenant.id, createUpstream(tenant, upstreamDeps));
-    } catch (err) {
-      // A kind that cannot start (unreadable metadata file, bad key file) is a config problem, said like one.
-      problems.push(`tenants[${i}].idp: ${(err as Error).message}`);
-    }
-  });
-  if (problems.length) {
-    for (const u of upstreams.values()) u.close?.();
+    const upstreamDeps = { publicUrl: cfg.server.publicUrl, now: clock.now, keys, keysDir: cfg.keys.dir, store, http: tenantHttp, circuits: breakers, log: log.child({ tenant: tenant.id }) };
+    return createUpstream(tenant, upstreamDeps);
+  };
+  // Config-file and store tenants, swapped whole on a reload or a store change (src/tenants/directory.ts).
+  // A file tenant whose kind cannot start (unreadable metadata file, bad key file) is a ConfigError.
+  const source = config.source;
+  let directory: Directory;
+  try {
+    directory = await openDirectory({
+      config,
+      store,
+      log,
+      makeUpstream,
+      loadFile: source ? () => loadConfig(source, opts.env ?? process.env, { kinds: upstreamKinds }) : undefined,
+      kinds: upstreamKinds,
+      pollMs: opts.tenantPollMs,
+      graceMs: opts.upstreamGraceMs,
+    });
+  } catch (err) {
     keys.close();
     metrics.close();
     await store.close();
-    throw new ConfigError(problems, config.source);
+    throw err;
   }
   const audit = new AuditQueue(store, log);
-  const deps: AppDeps = { config, store, keys, upstreams, clock, log, audit, metrics, views: new Views() };
+  const deps: AppDeps = {
+    // Non-tenant settings come from the latest snapshot too (a reload changes them); request
+    // handlers pin one snapshot per request (pinSnapshot, src/http/deps.ts).
+    get config() {
+      return directory.current().config;
+    },
+    get upstreams() {
+      return directory.current().upstreams;
+    },
+    directory,
+    store,
+    keys,
+    clock,
+    log,
+    audit,
+    metrics,
+    views: new Views(),
+  };
 
   const purge = setInterval(() => {
     store.purgeExpired(clock.now()).catch((err) => log.error({ err }, 'purge failed'));
@@ -113,7 +146,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
     async close() {
       clearInterval(purge);
       keys.close();
-      for (const u of upstreams.values()) u.close?.();
+      await directory.close();
       await audit.close();
       metrics.close();
       await store.close();
@@ -127,17 +160,22 @@ export async function serve(config: Config, opts: ServiceOptions = {}): Promise<
   const { log } = service.deps;
   // Signals are wired before listening, so a SIGTERM at any moment drains cleanly.
   let server: Server | null = null;
+  // docs/operations.md "Hot reload": SIGHUP reloads the keys and the config file; a change of the file reloads it too.
+  const reloadFile = () => void service.deps.directory.reloadFile().catch((err) => log.error({ err }, 'configuration reload failed'));
   process.on('SIGHUP', () => {
     service.deps.keys.reload().then(
       () => log.info('keys reloaded'),
       (err) => log.error({ err }, 'key reload failed'),
     );
+    reloadFile();
   });
+  const watcher = config.source ? watchConfigFile(config.source, reloadFile) : null;
   exitOnFatal(log);
   // Drain (src/observability/drain.ts): readiness false at once, requests in flight finish
   // within the bound, then the store is closed and the buffered log written out.
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    watcher?.close();
     service.lifecycle.draining = true;
     const drained = server ? drain(server, service.lifecycle) : Promise.resolve({ cut: 0 });
     let code = 0;

@@ -1,6 +1,6 @@
 /** POST /auth/password: the password page of `local` (and later `wstrust`) upstreams. */
 import type { Context } from 'koa';
-import type { AppDeps } from '../http/deps.js';
+import { pinSnapshot, type AppDeps } from '../http/deps.js';
 import { sendPage } from '../http/respond.js';
 import { badRequest, isFedbridgeError } from '../errors.js';
 import { oneString } from './params.js';
@@ -10,6 +10,7 @@ import { finishSignIn } from './finish.js';
 import { withHashPriority } from '../upstreams/local/hashqueue.js';
 
 export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void> {
+  deps = pinSnapshot(deps); // one tenant snapshot for the whole request
   const body = (ctx.request.body ?? {}) as Record<string, unknown>;
   const { tx, tenant, upstream } = withTenant(deps, await loadTransaction(ctx, deps, body.state, false));
   if (!upstream.password) throw badRequest('invalid_request', 'this organization does not sign in with a password here');
