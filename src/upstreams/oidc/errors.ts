@@ -15,6 +15,22 @@ const DENIALS = new Set([
   'unmet_authentication_requirements',
 ]);
 
+/**
+ * Refusals that a new sign-in can get past: the IdP's own sign-in session or interaction ended
+ * mid-flow (`login_required`, `interaction_required`), or the code expired or was lost before the
+ * exchange (`invalid_grant`, e.g. an IdP shedding state under load). Their page says when to try
+ * again (Retry-After, docs/errors.md); a person's or an admin's "no" (`access_denied`,
+ * `consent_required`, unmet requirements) does not.
+ */
+const RETRYABLE_DENIALS = new Set(['login_required', 'interaction_required', 'invalid_grant']);
+export const DENIED_RETRY_AFTER_SECONDS = 5;
+
+function denied(status: number, detail: string, reason: string): FedbridgeError {
+  const err = new FedbridgeError(status, 'upstream_denied', detail, { reason });
+  if (RETRYABLE_DENIALS.has(reason)) err.retryAfter = DENIED_RETRY_AFTER_SECONDS;
+  return err;
+}
+
 /** OAuth error codes are [\x20-\x7e] by spec; keep only a short, plain word for the page. */
 function reasonOf(error: unknown): string {
   return typeof error === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(error) ? error : 'error';
@@ -25,7 +41,7 @@ export function callbackError(params: Record<string, string>): FedbridgeError | 
   if (params.error === undefined) return null;
   const reason = reasonOf(params.error);
   return DENIALS.has(reason)
-    ? new FedbridgeError(403, 'upstream_denied', `identity provider answered ${reason}`, { reason })
+    ? denied(403, `identity provider answered ${reason}`, reason)
     : new FedbridgeError(502, 'upstream_error', `identity provider answered ${reason}`, { reason });
 }
 
@@ -59,7 +75,7 @@ export function exchangeError(err: unknown): FedbridgeError {
     const reason = reasonOf(err.error);
     // invalid_grant: the code expired, was used, or its PKCE verifier does not match: start again.
     return reason === 'invalid_grant'
-      ? new FedbridgeError(400, 'upstream_denied', `token endpoint answered ${reason}`, { reason })
+      ? denied(400, `token endpoint answered ${reason}`, reason)
       : new FedbridgeError(502, 'upstream_error', `token endpoint answered ${reason} (check clientId, secret or key)`, { reason });
   }
   if (err instanceof AuthorizationResponseError) return callbackError({ error: String(err.error) })!;
