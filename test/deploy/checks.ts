@@ -281,8 +281,10 @@ export interface ComposeFacts {
   dir: string;
   /** Where the image reads its config (the Dockerfile's --config path). */
   configPath: string;
-  /** The instances' config, parsed (deploy/fedbridge.compose.yaml). */
+  /** The instances' config, parsed (deploy/config/fedbridge.yaml). */
   config: Obj;
+  /** Its path, to check that the compose file mounts this very file. */
+  configFile?: string;
   /** Its text, for the ${ENV} names it needs. */
   configText: string;
   /** The longest a drain may take, in seconds (src/observability/drain.ts). */
@@ -344,10 +346,16 @@ export function composeProblems(doc: unknown, facts: ComposeFacts): string[] {
   const keyVolumes = new Set<string>();
   for (const [name, s] of instances) {
     const m = mounts(s);
-    const conf = m.find((x) => x.target === facts.configPath);
-    if (!conf) problems.push(`${name}: nothing is mounted at ${facts.configPath}, the image's --config`);
-    else {
-      if (!existsSync(join(facts.dir, conf.source))) problems.push(`${name}: ${conf.source} does not exist in deploy/`);
+    // The config's folder is mounted (a file replaced by rename stays visible, and reloads).
+    const folder = posix.dirname(facts.configPath);
+    const conf = m.find((x) => x.target === folder || x.target === `${folder}/`);
+    if (!conf) {
+      const file = m.some((x) => x.target === facts.configPath);
+      problems.push(`${name}: ${file ? `mount the folder ${folder}, not the file` : `nothing is mounted at ${folder}`} (the image's --config ${facts.configPath})`);
+    } else {
+      const inside = join(facts.dir, conf.source, posix.basename(facts.configPath));
+      if (!existsSync(inside)) problems.push(`${name}: ${conf.source} in deploy/ holds no ${posix.basename(facts.configPath)}`);
+      else if (facts.configFile && inside !== facts.configFile) problems.push(`${name}: mounts ${inside}, not the config checked here (${facts.configFile})`);
       if (!conf.readOnly) problems.push(`${name}: the config is not mounted read-only`);
     }
     const keys = m.find((x) => x.target === keysDir);

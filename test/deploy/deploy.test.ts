@@ -43,7 +43,8 @@ const NGINX = read('deploy/nginx.conf');
 const UNIT = read('deploy/fedbridge.service');
 const SINGLE_TEXT = read('deploy/fedbridge.yaml');
 const SINGLE = parse(SINGLE_TEXT) as Record<string, any>;
-const MULTI_TEXT = read('deploy/fedbridge.compose.yaml');
+const MULTI_FILE = join(DEPLOY, 'config', 'fedbridge.yaml');
+const MULTI_TEXT = read('deploy/config/fedbridge.yaml');
 const MULTI = parse(MULTI_TEXT) as Record<string, any>;
 const PKG = JSON.parse(read('package.json')) as { files: string[]; dependencies: Record<string, string> };
 
@@ -61,7 +62,7 @@ const DOCKER_FACTS: DeployFacts = {
   volumes: [SINGLE.keys.dir, dirname(SINGLE.store.path)],
 };
 
-const COMPOSE_FACTS: ComposeFacts = { dir: DEPLOY, configPath: CONFIG_PATH, config: MULTI, configText: MULTI_TEXT, drainSeconds: DRAIN_SECONDS };
+const COMPOSE_FACTS: ComposeFacts = { dir: DEPLOY, configPath: CONFIG_PATH, config: MULTI, configFile: MULTI_FILE, configText: MULTI_TEXT, drainSeconds: DRAIN_SECONDS };
 
 /** Replaces `from` (which must occur) with `to`. */
 function edit(text: string, from: string | RegExp, to: string): string {
@@ -172,7 +173,10 @@ describe('deploy/compose.yaml', () => {
     }, /stop_grace_period 10s/],
     ['no proxy', (d) => delete d.services.proxy, /one proxy service/],
     ['proxy config missing', (d) => (d.services.proxy.volumes[0] = './missing.conf:/etc/nginx/nginx.conf:ro'), /missing\.conf is not a file/],
-    ['config not mounted', (d) => (d.services['fedbridge-a'] = { ...d.services['fedbridge-a'], volumes: [d.services['fedbridge-a'].volumes[1]] }), /nothing is mounted at/],
+    ['config not mounted', (d) => (d.services['fedbridge-a'] = { ...d.services['fedbridge-a'], volumes: [d.services['fedbridge-a'].volumes[1]] }), /nothing is mounted at \/etc\/fedbridge/],
+    ['config file mounted, not its folder', (d) => (d.services['fedbridge-a'] = { ...d.services['fedbridge-a'], volumes: ['./config/fedbridge.yaml:/etc/fedbridge/fedbridge.yaml:ro', d.services['fedbridge-a'].volumes[1]] }), /mount the folder \/etc\/fedbridge, not the file/],
+    ['config mounted writable', (d) => (d.services['fedbridge-b'] = { ...d.services['fedbridge-b'], volumes: ['./config:/etc/fedbridge', d.services['fedbridge-b'].volumes[1]] }), /fedbridge-b: the config is not mounted read-only/],
+    ['another folder', (d) => (d.services['fedbridge-b'] = { ...d.services['fedbridge-b'], volumes: ['./tls:/etc/fedbridge:ro', d.services['fedbridge-b'].volumes[1]] }), /holds no fedbridge\.yaml/],
   ];
   it.each(broken)('catches a broken compose file: %s', (_what, mutate, expected) => {
     const doc = parse(COMPOSE_TEXT, { merge: true });
@@ -232,7 +236,7 @@ describe('the example configs pass `fedbridge config check`', () => {
     REDIS_PASSWORD: 'redis-password-0123456789',
   };
 
-  it.each([['deploy/fedbridge.yaml', SINGLE_TEXT], ['deploy/fedbridge.compose.yaml', MULTI_TEXT]])('%s: ok, without a warning', async (file, text) => {
+  it.each([['deploy/fedbridge.yaml', SINGLE_TEXT], ['deploy/config/fedbridge.yaml', MULTI_TEXT]])('%s: ok, without a warning', async (file, text) => {
     const env = Object.fromEntries([...envNames(text)].map((n) => [n, ENV[n]]));
     expect(Object.values(env).every((v) => v !== undefined), `a value for each of ${[...envNames(text)].join(', ')}`).toBe(true);
     const r = await run(['config', 'check', '--config', join(ROOT, file)], { env });
@@ -243,7 +247,7 @@ describe('the example configs pass `fedbridge config check`', () => {
 
   it('refuses them when a variable is missing (the check reads the files, not the test)', async () => {
     const { OIDC_CLIENT_SECRET: _gone, ...env } = Object.fromEntries([...envNames(MULTI_TEXT)].map((n) => [n, ENV[n]]));
-    const r = await run(['config', 'check', '--config', join(DEPLOY, 'fedbridge.compose.yaml')], { env });
+    const r = await run(['config', 'check', '--config', MULTI_FILE], { env });
     expect(r.code).toBe(1);
     expect(r.err).toContain('tenants[0].idp.clientSecret: environment variable OIDC_CLIENT_SECRET is not set');
   });
