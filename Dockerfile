@@ -2,9 +2,10 @@
 # Fedbridge container image (docs/deployment.md).
 #
 #   docker build -t fedbridge .
-#   docker run --read-only --tmpfs /tmp -p 8080:8080 \
+#   docker run -d --name fedbridge --read-only --tmpfs /tmp --stop-timeout 30 -p 127.0.0.1:8080:8080 \
 #     -v fedbridge-keys:/var/lib/fedbridge/keys -v fedbridge-data:/var/lib/fedbridge/data \
-#     -v "$PWD/deploy/fedbridge.yaml:/etc/fedbridge/fedbridge.yaml:ro" --env-file fedbridge.env fedbridge
+#     -v /etc/fedbridge:/etc/fedbridge:ro --env-file /etc/fedbridge/fedbridge.env fedbridge
+# (/etc/fedbridge holds fedbridge.yaml, e.g. a copy of deploy/fedbridge.yaml.)
 #
 # Two stages: `build` compiles better-sqlite3 and the TypeScript with the lock file (`npm ci`,
 # which runs `prepare`), then drops the dev dependencies; the runtime stage gets only the
@@ -30,7 +31,10 @@ RUN npm ci --no-audit --no-fund \
  && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
+# HOST: where the config leaves server.host out (deploy/fedbridge.yaml), listen on the container's
+# interfaces. FEDBRIDGE_CONFIG: the other commands (keys rotate, config check) find the config too.
 ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
     FEDBRIDGE_CONFIG=/etc/fedbridge/fedbridge.yaml
 # A fixed non-root uid, so that files in the shared keys volume have one owner on every instance.
 RUN groupadd --system --gid 10001 fedbridge \

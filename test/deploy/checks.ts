@@ -96,6 +96,8 @@ export interface DeployFacts {
   port: number;
   /** Directories that must be volumes: keys.dir and the SQLite file's directory. */
   volumes: string[];
+  /** The config leaves server.host out: the image must set HOST to listen beyond loopback. */
+  hostFromEnv: boolean;
 }
 
 const ROOT_USERS = /^(root|0)(:.*)?$/;
@@ -176,6 +178,13 @@ export function dockerfileProblems(text: string, facts: DeployFacts, dockerignor
     if (rest.join(' ') !== `serve --config ${facts.configPath}`) {
       problems.push(`the command is "${argv.join(' ')}", not the README's "node bin/fedbridge.js serve --config ${facts.configPath}"`);
     }
+  }
+
+  // A config without server.host listens on HOST, else 127.0.0.1: unreachable from outside a container.
+  if (facts.hostFromEnv) {
+    const env = new Map(final.instructions.filter((i) => i.cmd === 'ENV').flatMap((i) => i.rest.split(/\s+/).map((kv) => kv.split('=') as [string, string])));
+    const host = env.get('HOST');
+    if (host !== '0.0.0.0' && host !== '::') problems.push(`the runtime stage sets HOST=${host ?? '(nothing)'}: the example config leaves server.host to it, so it must be 0.0.0.0 or ::`);
   }
 
   // Liveness: GET /healthz on the configured port.

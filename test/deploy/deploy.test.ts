@@ -60,6 +60,7 @@ const DOCKER_FACTS: DeployFacts = {
   configPath: CONFIG_PATH,
   port: SINGLE.server.port,
   volumes: [SINGLE.keys.dir, dirname(SINGLE.store.path)],
+  hostFromEnv: SINGLE.server.host === undefined,
 };
 
 const COMPOSE_FACTS: ComposeFacts = { dir: DEPLOY, configPath: CONFIG_PATH, config: MULTI, configFile: MULTI_FILE, configText: MULTI_TEXT, drainSeconds: DRAIN_SECONDS };
@@ -79,6 +80,10 @@ describe('the example configs agree with each other', () => {
     expect(MULTI.store.kind).toBe('redis');
     expect(SINGLE.server.trustProxy).toBe(true);
     expect(MULTI.server.trustProxy).toBe(true);
+    // In a container, loopback is unreachable from the proxy: the compose config says 0.0.0.0,
+    // the single one leaves it to the image's HOST (checked with the Dockerfile below).
+    expect(MULTI.server.host).toBe('0.0.0.0');
+    expect(SINGLE.server.host).toBeUndefined();
   });
 });
 
@@ -111,6 +116,8 @@ describe('Dockerfile', () => {
     ['another config path', (t) => edit(t, /^CMD .*$/m, 'CMD ["serve", "--config", "/config.yaml"]'), /not the README's/],
     ['healthcheck elsewhere', (t) => edit(t, "8080/healthz'", "8080/health'"), /HEALTHCHECK/],
     ['no keys volume', (t) => edit(t, '"/var/lib/fedbridge/keys", ', ''), /keys is not a VOLUME/],
+    ['no HOST', (t) => edit(t, /^\s*HOST=0\.0\.0\.0 \\\n/m, ''), /sets HOST=\(nothing\)/],
+    ['HOST on loopback', (t) => edit(t, 'HOST=0.0.0.0', 'HOST=127.0.0.1'), /sets HOST=127\.0\.0\.1/],
     ['a missing source', (t) => edit(t, 'COPY views ./views', 'COPY templates ./views'), /COPY templates: not in the repository/],
   ];
   it.each(broken)('catches a broken Dockerfile: %s', (_what, mutate, expected) => {
