@@ -132,6 +132,8 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
 
   const purge = setInterval(() => {
     store.purgeExpired(clock.now()).catch((err) => log.error({ err }, 'purge failed'));
+    // docs/operations.md "Audit retention": events older than audit.retentionDays go.
+    store.purgeAudit(clock.now() - deps.config.audit.retentionDays * 86_400_000).catch((err) => log.error({ err }, 'audit purge failed'));
   }, PURGE_EVERY_MS);
   purge.unref();
 

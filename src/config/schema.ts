@@ -200,6 +200,19 @@ export const configSchema = z
       .strict()
       .default({ level: 'info' })
       .describe('JSON logs on stdout'),
+    audit: z
+      .object({
+        retentionDays: z
+          .number()
+          .int()
+          .min(1)
+          .max(36_500)
+          .default(90)
+          .describe('days an audit event is kept; older ones are deleted by the periodic purge (Redis also keeps at most the newest 100,000)'),
+      })
+      .strict()
+      .default({ retentionDays: 90 })
+      .describe('the audit log (docs/operations.md "Audit retention")'),
     discovery: z
       .object({
         enrollmentServiceUrl: secureUrl.describe("the MDM's enrollment service (EnrollmentServiceUrl of the answer)"),
