@@ -4,7 +4,7 @@
  * lists (or its `default`), the content type one it names, and the body must validate against
  * its JSON Schema (draft 2020-12, Ajv) — each line of a JSON-lines answer on its own.
  */
-import Ajv2020 from 'ajv/dist/2020.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { ValidateFunction } from 'ajv';
 import { expect } from 'vitest';
 import { ADMIN_TOKEN } from '../helpers/enrollment.js';
@@ -74,11 +74,10 @@ export class AdminClient {
 
   /** Compiles (once) the schema at this place of the document. */
   validator(key: string, schema: Json): ValidateFunction {
-    let v = this.validators.get(key);
-    if (!v) {
-      v = this.ajv.compile(inline(schema, this.doc.components.schemas) as Json);
-      this.validators.set(key, v);
-    }
+    const known = this.validators.get(key);
+    if (known) return known;
+    const v = this.ajv.compile(inline(schema, this.doc.components.schemas) as Json);
+    this.validators.set(key, v);
     return v;
   }
 
@@ -91,10 +90,10 @@ export class AdminClient {
     const headers: Record<string, string> = {};
     const auth = req.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : req.authorization;
     if (auth !== null) headers.authorization = auth;
-    let body: string | Uint8Array | undefined;
+    let body: string | Blob | undefined;
     if (req.raw) {
       headers['content-type'] = req.raw.contentType;
-      body = req.raw.bytes;
+      body = typeof req.raw.bytes === 'string' ? req.raw.bytes : new Blob([new Uint8Array(req.raw.bytes)]);
     } else if (req.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);

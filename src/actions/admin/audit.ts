@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { AppDeps } from '../../http/deps.js';
+import { isFedbridgeError } from '../../errors.js';
 import type { AuditQuery, StoredAuditEvent } from '../../store/types.js';
 import type { AdminOperation } from './api.js';
 import { isoTime, limitParam } from './common.js';
@@ -79,7 +80,7 @@ export const auditOperations: AdminOperation[] = [
         ...filters,
         cursor: z
           .string()
-          .regex(/^[A-Za-z0-9._~:+/=-]{1,256}$/, 'not a cursor')
+          .regex(/^[A-Za-z0-9_-]{1,200}$/, 'not a cursor')
           .optional()
           .describe("a previous answer's nextCursor: the page after it"),
         limit: limitParam(100, 1000),
@@ -96,7 +97,20 @@ export const auditOperations: AdminOperation[] = [
       const q = input.query as Filters & { cursor?: string; limit: number };
       // What this instance has queued is written first: an admin sees what just happened.
       await deps.audit.flush();
-      const page = await deps.store.queryAudit(storeQuery(q, q.limit, q.cursor));
+      let page: Page;
+      try {
+        page = await deps.store.queryAudit(storeQuery(q, q.limit, q.cursor));
+      } catch (err) {
+        // The store refuses a cursor it did not hand out for this filter: said like every field problem.
+        if (q.cursor !== undefined && isFedbridgeError(err) && err.status === 400) {
+          const problem = { path: 'query.cursor', message: 'not a cursor this query handed out (the filters must stay the same while paging)' };
+          ctx.status = 400;
+          ctx.set('Cache-Control', 'no-store');
+          ctx.body = { error: 'invalid_request', error_description: `${problem.path}: ${problem.message}`, errors: [problem] };
+          return;
+        }
+        throw err;
+      }
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { events: page.events.map(eventOut), nextCursor: page.nextCursor };
     },

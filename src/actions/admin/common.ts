@@ -3,8 +3,6 @@ import { z } from 'zod';
 import type { Config } from '../../config/load.js';
 import type { TenantConfig } from '../../config/schema.js';
 import type { AppDeps } from '../../http/deps.js';
-import { tenantById } from '../../http/deps.js';
-import type { TenantDirectory } from '../../tenants/types.js';
 
 /** Times in answers: ISO 8601 in UTC with milliseconds. */
 export const isoTime = z.iso.datetime();
@@ -20,18 +18,12 @@ export function limitParam(fallback: number, max: number) {
     .describe(`page size, 1 to ${max} (default ${fallback})`);
 }
 
-/** The tenant directory, once the service has one (src/tenants/types.ts). */
-function directoryOf(deps: AppDeps): TenantDirectory | undefined {
-  return (deps as AppDeps & { directory?: TenantDirectory }).directory;
-}
-
-/** The effective configuration: the directory's current snapshot (file and API tenants), else the file's. */
+/** The effective configuration: the directory's current snapshot (file and API tenants; src/tenants/types.ts). */
 export function currentConfig(deps: AppDeps): Config {
-  return directoryOf(deps)?.current().config ?? deps.config;
+  return deps.directory.current().config;
 }
 
+/** A tenant of the current snapshot, from the file or created through the API. */
 export function currentTenant(deps: AppDeps, id: string): TenantConfig | null {
-  const dir = directoryOf(deps);
-  if (dir) return dir.current().tenants.get(id)?.config ?? null;
-  return tenantById(deps.config, id);
+  return deps.directory.current().tenants.get(id)?.config ?? null;
 }

@@ -13,12 +13,13 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { AppDeps } from '../../http/deps.js';
-import { FedbridgeError, isFedbridgeError } from '../../errors.js';
+import { FedbridgeError, isFedbridgeError, type ErrorCode } from '../../errors.js';
 import type { AdminInput, AdminOperation } from './api.js';
 import { checkAdminToken, requireAdminApi } from './auth.js';
 import { invitationOperations } from './invitations.js';
 import { idpTestOperations } from './idptest.js';
 import { keyOperations } from './keys.js';
+import { tenantOperations } from './tenants.js';
 import { auditOperations } from './audit.js';
 import { openApiDocument } from './openapi.js';
 
@@ -27,7 +28,7 @@ export const JSON_BODY_LIMIT = 16 * 1024;
 
 /** The whole table, in the order the document lists it. */
 export function adminOperations(): AdminOperation[] {
-  return [...invitationOperations, ...idpTestOperations, ...keyOperations, ...auditOperations];
+  return [...tenantOperations, ...invitationOperations, ...idpTestOperations, ...keyOperations, ...auditOperations];
 }
 
 const jsonBody = bodyParser({ enableTypes: ['json'], jsonLimit: JSON_BODY_LIMIT, encoding: 'utf-8' });
@@ -69,8 +70,8 @@ async function readBodyFor(op: AdminOperation, ctx: Context): Promise<{ body: un
   const hasBody = ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
   if (!hasBody) return { body: undefined };
   if ('raw' in op.body) {
-    if (!ctx.is(...op.body.raw)) throw new FedbridgeError(415, 'unsupported_media_type', `the body must be one of ${op.body.raw.join(', ')}`);
-    return { body: await readRaw(ctx, op.body.maxBytes) };
+    if (!ctx.is(...op.body.raw)) throw new FedbridgeError(415, op.body.code ?? 'unsupported_media_type', `the body must be one of ${op.body.raw.join(', ')}`);
+    return { body: await readRaw(ctx, op.body.maxBytes, op.body.code) };
   }
   if (!ctx.is('application/json', '+json')) throw new FedbridgeError(415, 'unsupported_media_type', 'the body must be application/json');
   try {
@@ -84,9 +85,9 @@ async function readBodyFor(op: AdminOperation, ctx: Context): Promise<{ body: un
   return { body: ctx.request.body };
 }
 
-function readRaw(ctx: Context, maxBytes: number): Promise<Buffer> {
+function readRaw(ctx: Context, maxBytes: number, code: ErrorCode = 'request_too_large'): Promise<Buffer> {
   const declared = Number(ctx.get('content-length'));
-  const tooLarge = () => new FedbridgeError(413, 'request_too_large', `the body is over ${maxBytes} bytes`);
+  const tooLarge = () => new FedbridgeError(413, code, `the body is over ${maxBytes} bytes`);
   if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -110,8 +111,13 @@ function readRaw(ctx: Context, maxBytes: number): Promise<Buffer> {
   });
 }
 
-function parseInput(op: AdminOperation, raw: AdminInput<unknown, unknown, unknown>): { input: AdminInput<any, any, any> } | { problems: FieldProblem[] } {
-  const problems: FieldProblem[] = [];
+/** Parses path, query and body (unless the body was unreadable: its one problem is said already). */
+function parseInput(
+  op: AdminOperation,
+  raw: AdminInput<unknown, unknown, unknown>,
+  bodyProblem: FieldProblem | null,
+): { input: AdminInput<any, any, any> } | { problems: FieldProblem[] } {
+  const problems: FieldProblem[] = bodyProblem ? [bodyProblem] : [];
   const part = (schema: z.ZodType | undefined, value: unknown, prefix: string): unknown => {
     if (!schema) return value;
     const r = schema.safeParse(value);
@@ -122,7 +128,7 @@ function parseInput(op: AdminOperation, raw: AdminInput<unknown, unknown, unknow
   const input = {
     params: part(op.params, raw.params, 'params'),
     query: part(op.query, raw.query, 'query'),
-    body: op.body && 'raw' in op.body ? raw.body : part(op.body as z.ZodType | undefined, raw.body, 'body'),
+    body: bodyProblem || (op.body && 'raw' in op.body) ? raw.body : part(op.body as z.ZodType | undefined, raw.body, 'body'),
   };
   return problems.length ? { problems } : { input: input as AdminInput<any, any, any> };
 }
@@ -146,9 +152,9 @@ function handlerFor(op: AdminOperation, deps: AppDeps) {
       const read = await readBodyFor(op, ctx);
       const params = { ...(ctx.params as Record<string, string>) };
       const query = { ...(ctx.query as Record<string, unknown>) };
-      const parsed = parseInput(op, { params, query, body: 'body' in read ? read.body : undefined });
-      const problems = [...('problem' in read ? [read.problem] : []), ...('problems' in parsed ? parsed.problems : [])];
-      if (problems.length || !('input' in parsed)) {
+      const parsed = parseInput(op, { params, query, body: 'body' in read ? read.body : undefined }, 'problem' in read ? read.problem : null);
+      if ('problems' in parsed) {
+        const { problems } = parsed;
         deps.log.warn({ reqId: ctx.state.requestId, code: 'invalid_request', status: 400, problems: problems.length }, 'request refused');
         ctx.status = 400;
         ctx.set('Cache-Control', 'no-store');
