@@ -582,3 +582,31 @@ export function unitProblems(text: string, facts: UnitFacts): string[] {
   }
   return problems;
 }
+
+/**
+ * deploy/fedbridge-keys-rotate.service and .timer: `keys rotate` with the main unit's command,
+ * user, environment and config, able to write keys.dir, on a calendar.
+ */
+export function rotationProblems(serviceText: string, timerText: string, mainText: string, facts: UnitFacts): string[] {
+  const problems: string[] = [];
+  const main = parseUnit(mainText).get('Service') ?? new Map<string, string[]>();
+  const svc = parseUnit(serviceText).get('Service') ?? new Map<string, string[]>();
+  const one = (m: Map<string, string[]>, k: string) => m.get(k)?.at(-1);
+  const expected = (one(main, 'ExecStart') ?? '').replace(/ serve --config /, ' keys rotate --config ');
+  if (one(svc, 'ExecStart') !== expected) problems.push(`rotation ExecStart is "${one(svc, 'ExecStart')}", not "${expected}"`);
+  for (const k of ['User', 'Group', 'EnvironmentFile', 'WorkingDirectory']) {
+    if (one(svc, k) !== one(main, k)) problems.push(`rotation ${k} is ${one(svc, k) ?? 'missing'}, the service's is ${one(main, k)}`);
+  }
+  if (one(svc, 'Type') !== 'oneshot') problems.push('rotation Type is not oneshot');
+  if (one(svc, 'ProtectSystem') !== 'strict') problems.push('rotation ProtectSystem is not strict');
+  const keysDir = isObj(facts.config.keys) ? String(facts.config.keys.dir ?? '') : '';
+  const writable = (svc.get('ReadWritePaths') ?? []).flatMap((v) => v.split(/\s+/));
+  if (!writable.includes(keysDir)) problems.push(`rotation cannot write keys.dir ${keysDir} (ReadWritePaths)`);
+  const timer = parseUnit(timerText);
+  const t = timer.get('Timer') ?? new Map<string, string[]>();
+  if (!t.get('OnCalendar')?.length) problems.push('the timer has no OnCalendar (monotonic timers start over at every boot)');
+  if (one(t, 'Unit') && one(t, 'Unit') !== 'fedbridge-keys-rotate.service') problems.push(`the timer starts ${one(t, 'Unit')}`);
+  if (!/^(yes|true|on|1)$/i.test(one(t, 'Persistent') ?? '')) problems.push('the timer is not Persistent: a rotation missed while down is skipped');
+  if (!timer.get('Install')?.get('WantedBy')?.includes('timers.target')) problems.push('the timer is not WantedBy=timers.target');
+  return problems;
+}

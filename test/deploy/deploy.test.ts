@@ -25,6 +25,7 @@ import {
   instanceNames,
   nginxProblems,
   parseDockerfile,
+  rotationProblems,
   timespanSeconds,
   unitProblems,
   type ComposeFacts,
@@ -41,6 +42,8 @@ const COMPOSE_TEXT = read('deploy/compose.yaml');
 const COMPOSE = parse(COMPOSE_TEXT, { merge: true }) as Record<string, unknown>;
 const NGINX = read('deploy/nginx.conf');
 const UNIT = read('deploy/fedbridge.service');
+const ROTATE = read('deploy/fedbridge-keys-rotate.service');
+const TIMER = read('deploy/fedbridge-keys-rotate.timer');
 const SINGLE_TEXT = read('deploy/fedbridge.yaml');
 const SINGLE = parse(SINGLE_TEXT) as Record<string, any>;
 const MULTI_FILE = join(DEPLOY, 'config', 'fedbridge.yaml');
@@ -290,14 +293,33 @@ describe('deploy/fedbridge.service', () => {
     expect([timespanSeconds('30'), timespanSeconds('30s'), timespanSeconds('1min 30s'), timespanSeconds('2m'), timespanSeconds('forever')]).toEqual([30, 30, 90, 120, null]);
   });
 
+  it('the quarterly key rotation runs `keys rotate` as the service does, and may write keys.dir', () => {
+    expect(rotationProblems(ROTATE, TIMER, UNIT, facts)).toEqual([]);
+  });
+
+  const brokenRotation: Array<[string, () => [string, string], RegExp]> = [
+    ['another config', () => [edit(ROTATE, '--config /etc/fedbridge/fedbridge.yaml', '--config /etc/fedbridge/other.yaml'), TIMER], /rotation ExecStart/],
+    ['another user', () => [edit(ROTATE, 'User=fedbridge', 'User=root'), TIMER], /rotation User is root/],
+    ['no environment', () => [edit(ROTATE, /^EnvironmentFile=.*\n/m, ''), TIMER], /rotation EnvironmentFile is missing/],
+    ['keys read-only', () => [edit(ROTATE, /^ReadWritePaths=.*\n/m, ''), TIMER], /cannot write keys\.dir/],
+    ['a monotonic timer', () => [ROTATE, edit(TIMER, /^OnCalendar=.*$/m, 'OnUnitActiveSec=90d')], /no OnCalendar/],
+    ['not persistent', () => [ROTATE, edit(TIMER, 'Persistent=true', 'Persistent=false')], /not Persistent/],
+  ];
+  it.each(brokenRotation)('catches a broken rotation unit or timer: %s', (_what, files, expected) => {
+    const [service, timer] = files();
+    expect(rotationProblems(service, timer, UNIT, facts).join('\n')).toMatch(expected);
+  });
+
   const analyze = '/usr/bin/systemd-analyze';
-  const verify = async (text: string) => {
+  const verify = async (text: string, others: Record<string, string> = {}) => {
     // ExecStart's node must exist for verify; where it lives elsewhere, check with this one.
-    const unit = existsSync('/usr/bin/node') ? text : text.replace('/usr/bin/node', process.execPath);
+    const fix = (t: string) => (existsSync('/usr/bin/node') ? t : t.replaceAll('/usr/bin/node', process.execPath));
     const dir = mkdtempSync(join(tmpdir(), 'fedbridge-unit-'));
     try {
-      writeFileSync(join(dir, 'fedbridge.service'), unit);
-      const r = await promisify(execFile)(analyze, ['verify', '--man=no', join(dir, 'fedbridge.service')], { timeout: 20_000 }).then(
+      writeFileSync(join(dir, 'fedbridge.service'), fix(text));
+      for (const [name, t] of Object.entries(others)) writeFileSync(join(dir, name), fix(t));
+      const units = ['fedbridge.service', ...Object.keys(others)].map((n) => join(dir, n));
+      const r = await promisify(execFile)(analyze, ['verify', '--man=no', ...units], { timeout: 20_000 }).then(
         ({ stdout, stderr }) => ({ code: 0, out: stdout + stderr }),
         (err: { code?: number; stdout?: string; stderr?: string }) => ({ code: err.code ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` }),
       );
@@ -316,6 +338,10 @@ describe('deploy/fedbridge.service', () => {
     expect(noNode.out).toMatch(/\/nonexistent\/node is not executable/);
     const noSection = await verify(edit(UNIT, '[Service]', '[Servce]'));
     expect(noSection.code).not.toBe(0);
+    // The rotation service and its timer, with the service they name.
+    const rotation = { 'fedbridge-keys-rotate.service': ROTATE, 'fedbridge-keys-rotate.timer': TIMER };
+    expect(await verify(UNIT, rotation)).toEqual({ code: 0, out: '' });
+    expect((await verify(UNIT, { ...rotation, 'fedbridge-keys-rotate.timer': edit(TIMER, /^OnCalendar=.*$/m, 'OnCalendar=every quarter') })).out).toMatch(/Failed to parse calendar specification/);
   }, 60_000);
 });
 
