@@ -14,6 +14,7 @@ import { introspect } from '../actions/introspect.js';
 import { jwks, openidConfiguration } from '../actions/wellknown.js';
 import { healthz, metrics, readyz } from '../actions/ops.js';
 import { device, home } from '../actions/demo.js';
+import { tenantLogo } from '../actions/logo.js';
 import { discover, discoveryProbe } from '../actions/discovery.js';
 import { registerConsole } from '../console/routes.js';
 import { registerAdminApi } from '../actions/admin/index.js';
@@ -30,6 +31,7 @@ export function buildRouter(deps: AppDeps): Router {
   r.get('/', h(home));
   r.get('/auth', (ctx) => startSignIn(ctx, deps));
   r.get('/t/:tenant/auth', (ctx) => startSignIn(ctx, deps, ctx.params.tenant));
+  r.get('/t/:tenant/logo', h(tenantLogo)); // uploaded through the admin API; the pages show it
   r.post('/auth/email', formBody, h(submitEmail));
   r.post('/auth/password', formBody, h(submitPassword));
   // Each upstream kind's return routes and metadata, from its descriptor (src/upstreams/<kind>/).

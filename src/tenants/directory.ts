@@ -51,8 +51,9 @@ function upstreamKey(t: TenantConfig, config: Config): string {
   return JSON.stringify([config.server.publicUrl, config.keys.dir, t.id, t.displayName, t.domains, t.policy, t.idp]);
 }
 
+/** 400 invalid_request; `problems` keeps each one (`path: message`, path relative to the tenant). */
 function problemsError(problems: string[]) {
-  return badRequest('invalid_request', problems.join('; '));
+  return Object.assign(badRequest('invalid_request', problems.join('; ')), { problems });
 }
 
 export class Directory implements TenantDirectory {
@@ -62,7 +63,8 @@ export class Directory implements TenantDirectory {
   private fileConfig: Config;
   private stored: StoredTenant[] = [];
   private revision: number | null = null;
-  private logos = new Map<string, TenantLogo>();
+  /** Logos read since the store's revision last changed (a logo upload bumps it). */
+  private logos = new Map<string, Promise<TenantLogo | null>>();
   private built!: Built;
   private generation = 0;
   /** Upstreams built ahead (by a write's check) for the next build to take. */
@@ -133,7 +135,7 @@ export class Directory implements TenantDirectory {
     if (!stored) throw notFound('unknown_tenant', 'no such tenant');
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw problemsError(['(root): must be a JSON object (a tenant as in the config file)']);
     const written = doc as Record<string, unknown>;
-    if (written.id !== undefined && written.id !== id) throw problemsError([`id: is ${JSON.stringify(id)} (the address's); a tenant's id cannot change`]);
+    if (written.id !== undefined && written.id !== id) throw problemsError([`id: must be ${JSON.stringify(id)}, the id in the address (a tenant's id cannot change)`]);
     // docs/admin-api.md: a secret the body leaves out keeps its stored value.
     const merged = keepSecrets({ ...written, id }, stored.doc) as Record<string, unknown>;
     const tenant = this.judge(merged);
@@ -162,7 +164,14 @@ export class Directory implements TenantDirectory {
 
   async getLogo(id: string): Promise<TenantLogo | null> {
     if (!this.current().tenants.has(id)) return null;
-    return this.logos.get(id) ?? null;
+    let logo = this.logos.get(id);
+    if (!logo) {
+      logo = this.store.getLogo(id);
+      this.logos.set(id, logo);
+      // A failed read is not remembered.
+      logo.catch(() => this.logos.get(id) === logo && this.logos.delete(id));
+    }
+    return logo;
   }
 
   reloadFile(): Promise<{ ok: true } | { ok: false; problems: string[] }> {
@@ -248,10 +257,8 @@ export class Directory implements TenantDirectory {
     const revision = await this.store.tenantsRevision();
     if (revision === this.revision) return;
     const stored = await this.store.listTenants();
-    const ids = [...this.fileConfig.tenants.map((t) => t.id), ...stored.map((t) => t.id)];
-    const logos = await Promise.all(ids.map(async (id) => [id, await this.store.getLogo(id)] as const));
     this.stored = stored;
-    this.logos = new Map(logos.filter((e): e is readonly [string, TenantLogo] => e[1] !== null));
+    this.logos = new Map();
     this.revision = revision;
   }
 
@@ -332,13 +339,6 @@ export class Directory implements TenantDirectory {
       byKey.set(key, u);
       return u;
     };
-    const withLogo = (t: TenantConfig): TenantConfig => {
-      const logo = this.logos.get(t.id);
-      // docs/admin-api.md: an uploaded logo is the one the pages show.
-      if (!logo) return t;
-      const logoUrl = `${fileConfig.server.publicUrl}/t/${encodeURIComponent(t.id)}/logo?v=${encodeURIComponent(logo.etag)}`;
-      return { ...t, branding: { ...t.branding, logoUrl } };
-    };
 
     fileConfig.tenants.forEach((t, i) => {
       try {
@@ -347,10 +347,9 @@ export class Directory implements TenantDirectory {
         problems.push(`tenants[${i}].idp: ${(err as Error).message}`);
         return;
       }
-      const config = withLogo(t);
-      entries.set(t.id, { config, source: 'file' });
+      entries.set(t.id, { config: t, source: 'file' });
       docs.set(t.id, t as unknown as Record<string, unknown>);
-      tenants.push(config);
+      tenants.push(t);
       for (const d of t.domains) domainOwner.set(d, t.id);
     });
 
@@ -381,10 +380,9 @@ export class Directory implements TenantDirectory {
         skip(`its IdP cannot start: ${(err as Error).message}`);
         continue;
       }
-      const config = withLogo(t);
-      entries.set(t.id, { config, source: 'store', version: s.version, updatedAt: s.updatedAt });
+      entries.set(t.id, { config: t, source: 'store', version: s.version, updatedAt: s.updatedAt });
       docs.set(t.id, s.doc);
-      tenants.push(config);
+      tenants.push(t);
       for (const d of t.domains) domainOwner.set(d, t.id);
     }
 

@@ -16,8 +16,10 @@ import { listen } from '../../src/http/listen.js';
 import { upstreamKinds } from '../../src/upstreams/registry.js';
 import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 import { freePort } from '../helpers/redis.js';
+// The token test/admin/openapi-check.ts's AdminClient sends.
+import { ADMIN_TOKEN } from '../helpers/enrollment.js';
 
-export const ADMIN_TOKEN = 'admin-token-for-tenant-tests-0123456789';
+export { ADMIN_TOKEN };
 
 export interface Running {
   url: string;

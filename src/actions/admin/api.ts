@@ -8,6 +8,7 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
 import type { AppDeps } from '../../http/deps.js';
+import type { ErrorCode } from '../../errors.js';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'delete';
 
@@ -37,7 +38,14 @@ export interface AdminOperation {
    * A JSON body (parsed with a 16 KiB limit), or a raw body of one of the listed content types
    * with its own byte limit (the logo upload): `handle` then gets a Buffer.
    */
-  body?: z.ZodType | { raw: readonly string[]; maxBytes: number };
+  body?:
+    | z.ZodType
+    | {
+        raw: readonly string[];
+        maxBytes: number;
+        /** The code of a raw body refused for its type (415) or size (413); default unsupported_media_type, request_too_large. */
+        code?: ErrorCode;
+      };
   /** Success answers; 400 (when anything is parsed) and 401 are added to the document for every operation. */
   responses: Record<number, AdminResponse>;
   /**
