@@ -1,0 +1,61 @@
+/**
+ * Two instances sharing one real Redis: a tenant created through instance A's admin API signs a
+ * user in on instance B, picked up by B's own one-second poll (no call on B makes it look);
+ * deleting it through A stops sign-ins on B. The propagation time is printed, not asserted
+ * (the machine is shared: docs/admin-api.md states the bound).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { signIn } from '../helpers/html.js';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { AdminClient } from '../admin/openapi-check.js';
+import { APPRU, baseFile, eventually, localTenant, startWithFile, type Running } from './helpers.js';
+
+let redis: TestRedis;
+let a: Running;
+let b: Running;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const file = () => baseFile({ store: { kind: 'redis', url: redis.url }, tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] });
+  a = await startWithFile(file());
+  b = await startWithFile(file());
+}, 60_000);
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await redis?.stop();
+});
+
+it('a tenant created on A signs in on B; deleting it on A stops sign-ins on B', async () => {
+  const apiA = await AdminClient.open(a.url);
+  const apiB = await AdminClient.open(b.url);
+  const generationB = b.service.deps.directory.current().generation;
+  const known = async () => (await apiB.call('get', '/tenants/{id}', { params: { id: 'fabrikam' } })).status === 200;
+  expect(await known()).toBe(false);
+
+  const created = await apiA.call('post', '/tenants', { body: localTenant('fabrikam', 'fabrikam.test', 'pw-fabrikam-1') });
+  expect(created.status).toBe(201);
+  const t0 = Date.now();
+  expect(await eventually(known, 30_000)).toBe(true);
+  console.log(`tenant created on A known on B after ${Date.now() - t0} ms`);
+  expect(b.service.deps.directory.current().generation).toBeGreaterThan(generationB);
+  const viaB = await signIn(b.url, { appru: APPRU, hint: 'user@fabrikam.test', user: 'user@fabrikam.test', password: 'pw-fabrikam-1' });
+  expect(viaB.token).toBeTruthy();
+  expect(JSON.parse(Buffer.from(viaB.token!.split('.')[1], 'base64url').toString()).tid).toBe('fabrikam');
+  // B sees the same document, as A wrote it, and as read-write.
+  expect((await apiB.call('get', '/tenants/{id}', { params: { id: 'fabrikam' } })).json).toMatchObject({ source: 'store', version: 1, readOnly: false });
+
+  // The domain is claimed across instances: B refuses it for another tenant.
+  const clash = await apiB.call('post', '/tenants', { body: localTenant('other', 'fabrikam.test', 'pw-other-123') });
+  expect(clash.status).toBe(409);
+
+  expect((await apiA.call('delete', '/tenants/{id}', { params: { id: 'fabrikam' } })).status).toBe(204);
+  const t1 = Date.now();
+  expect(await eventually(async () => !(await known()), 30_000)).toBe(true);
+  console.log(`tenant deleted on A gone on B after ${Date.now() - t1} ms`);
+  const refused = await signIn(b.url, { appru: APPRU, hint: 'user@fabrikam.test', user: 'user@fabrikam.test', password: 'pw-fabrikam-1' });
+  expect(refused.token).toBeNull();
+  // The file tenant was never disturbed.
+  const still = await signIn(b.url, { appru: APPRU, hint: 'user@contoso.test', user: 'user@contoso.test', password: 'pw-contoso-1' });
+  expect(still.token).toBeTruthy();
+}, 120_000);
