@@ -224,7 +224,8 @@ describe('deploy/nginx.conf', () => {
     ['one instance missing', (t) => edit(t, /^\s*server fedbridge-b:8080.*\n/m, ''), /servers fedbridge-a:8080, expected/],
     ['a wrong port', (t) => edit(t, 'fedbridge-a:8080', 'fedbridge-a:3000'), /expected fedbridge-a:8080/],
     ['proxy_pass elsewhere', (t) => edit(t, 'proxy_pass http://fedbridge;', 'proxy_pass http://127.0.0.1:8080;'), /not one of the upstream blocks/],
-    ['no TLS', (t) => edit(t, /listen 443 ssl;\n\s*listen \[::\]:443 ssl;/, 'listen 8443;'), /listen with ssl/],
+    ['no TLS', (t) => edit(t, 'listen 443 ssl;', 'listen 8443;'), /listen with ssl/],
+    ['TLS on one listener only', (t) => edit(t, 'listen 443 ssl;', 'listen 443 ssl;\n        listen 8443;'), /listen with ssl/],
     ['no X-Forwarded-Proto', (t) => edit(t, /^\s*proxy_set_header X-Forwarded-Proto .*\n/m, ''), /X-Forwarded-Proto is not set/],
     ['unbalanced braces', (t) => edit(t, /}\s*$/, ''), /unclosed block/],
   ];
