@@ -6,9 +6,11 @@
  * the common publicUrl goes to instance A or B as the window decides (start at one, callback at
  * the other). Every loop is bounded in count and time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { Server as NetServer } from 'node:net';
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { createConnection } from 'node:net';
@@ -42,15 +44,20 @@ export class AccessLog {
   lines: AccessLine[] = [];
   other: { level: number; msg: string }[] = [];
   logger(inst: string) {
-    return pino({ level: 'info' }, {
-      write: (s: string) => {
-        // Bounded: the soak writes many lines; keep the last 200k.
-        if (this.lines.length > 200_000) this.lines.splice(0, 100_000);
-        const o = JSON.parse(s) as { msg: string; url?: string; status?: number; ms?: number; level: number };
-        if (o.msg === 'request') this.lines.push({ inst, path: (o.url ?? '').split('?')[0]!, status: o.status ?? 0, ms: o.ms ?? 0, at: Date.now() });
-        else if (o.level >= 40 && this.other.length < 1000) this.other.push({ level: o.level, msg: o.msg });
-      },
-    });
+    return pino({ level: 'info' }, { write: (s: string) => this.ingest(inst, s) });
+  }
+  /** One JSON log line of instance `inst` (in-process logger, or a child's stdout). */
+  ingest(inst: string, s: string) {
+    let o: { msg: string; url?: string; status?: number; ms?: number; level: number };
+    try {
+      o = JSON.parse(s);
+    } catch {
+      return;
+    }
+    // Bounded: the soak writes many lines; keep the last 200k.
+    if (this.lines.length > 200_000) this.lines.splice(0, 100_000);
+    if (o.msg === 'request') this.lines.push({ inst, path: (o.url ?? '').split('?')[0]!, status: o.status ?? 0, ms: o.ms ?? 0, at: Date.now() });
+    else if (o.level >= 40 && this.other.length < 1000) this.other.push({ level: o.level, msg: o.msg });
   }
   since(t: number) {
     return this.lines.filter((l) => l.at >= t);
@@ -138,7 +145,25 @@ export class IdpControl {
   }
 }
 
+/**
+ * oidc-provider's in-memory adapter keeps its state (interactions, sessions, grants, codes) in
+ * one LRU of 1000 entries shared by every provider in the process. A window leaves about seven
+ * entries, so a few hundred concurrent windows evict each other's interactions (the IdP's own
+ * 400 pages) and codes (its token endpoint's invalid_grant, which Fedbridge shows as
+ * upstream_denied): the test IdP's limit, not Fedbridge's. A larger LRU (each generation holds
+ * this many entries) keeps the IdP out of the figures.
+ */
+const IDP_STATE_ENTRIES = 100_000;
+
+async function enlargeIdpMemory(): Promise<void> {
+  // Untyped deep imports of the package (no exports map): the adapter and its LRU.
+  const adapter = (await import('oidc-provider/lib/adapters/memory_adapter.js' as string)) as { setStorage(store: unknown): void };
+  const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as { default: new (o: { maxSize: number }) => unknown };
+  adapter.setStorage(new LRU({ maxSize: IDP_STATE_ENTRIES }));
+}
+
 async function startIdp(port: number, redirectUri: string): Promise<{ idp: TestProvider; control: IdpControl }> {
+  await enlargeIdpMemory();
   const orig = NetServer.prototype.listen;
   let caught: HttpServer | null = null;
   NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
@@ -186,12 +211,96 @@ function realClock(): TestClock {
   return c;
 }
 
+export const ROOT = join(import.meta.dirname, '..', '..');
+
+/**
+ * One Fedbridge instance as its own process: `node bin/fedbridge.js serve --config <file>` (the
+ * built dist; `npm run build` first), so that its RSS and CPU are its own. Its JSON log lines
+ * (stdout) go to `log` as instance `inst`.
+ */
+export class FedbridgeChild {
+  proc!: ChildProcess;
+  private tail = '';
+  private exited!: Promise<NodeJS.Signals | number | null>;
+  readonly url: string;
+  constructor(
+    readonly port: number,
+    readonly configFile: string,
+    readonly dir: string,
+    private readonly log: AccessLog | null,
+    readonly inst: string,
+  ) {
+    this.url = `http://127.0.0.1:${port}`;
+  }
+
+  static async start(o: { config: Record<string, unknown>; port?: number; log?: AccessLog; inst: string }): Promise<FedbridgeChild> {
+    if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('run npm run build first (the child runs dist)');
+    const dir = mkdtempSync(join(tmpdir(), 'fedbridge-load-child-'));
+    const configFile = join(dir, 'config.yaml');
+    writeFileSync(configFile, stringify(o.config));
+    const child = new FedbridgeChild(o.port ?? (await freePort()), configFile, dir, o.log ?? null, o.inst);
+    await child.spawn();
+    return child;
+  }
+
+  /** Starts the process (again, after a kill: same port, same config, same files). */
+  async spawn(): Promise<void> {
+    this.proc = spawn(process.execPath, [join(ROOT, 'bin', 'fedbridge.js'), 'serve', '--config', this.configFile], {
+      cwd: this.dir,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(this.port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let partial = '';
+    this.proc.stdout!.on('data', (c: Buffer) => {
+      const text = partial + c.toString();
+      const lines = text.split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (this.log) this.log.ingest(this.inst, line);
+        if (!line.includes('"msg":"request"')) this.tail = (this.tail + line + '\n').slice(-20_000);
+      }
+    });
+    this.proc.stderr!.on('data', (c: Buffer) => (this.tail = (this.tail + c.toString()).slice(-20_000)));
+    this.exited = new Promise((res) => this.proc.on('exit', (code, sig) => res(sig ?? code)));
+    await waitReady(this.url, 30_000).catch((e) => {
+      throw new Error(`${e}\n${this.tail}`);
+    });
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  /** Resident set size in MiB (/proc/<pid>/status VmRSS). */
+  rssMiB(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : NaN;
+  }
+
+  output(): string {
+    return this.tail;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<NodeJS.Signals | number | null> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    return this.exited;
+  }
+
+  async close(): Promise<void> {
+    await this.kill('SIGTERM');
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 export interface Rig {
   redis: TestRedis;
   idp: TestProvider;
   idpControl: IdpControl;
-  a: TestService;
-  b: TestService;
+  /** In-process instances (null when the rig runs them as child processes). */
+  a: TestService | null;
+  b: TestService | null;
+  /** The instances as child processes (startRig({ children: true })). */
+  children: { A: FedbridgeChild; B: FedbridgeChild } | null;
   /** The instances by name; a fault test may replace one (e.g. with a child process URL). */
   urls: Record<'A' | 'B', string>;
   publicUrl: string;
@@ -201,7 +310,8 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown> } = {}): Promise<Rig> {
+export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; children?: boolean } = {}): Promise<Rig> {
+  if (opts.children) return startChildRig(opts);
   const redis = await startRedis({ args: opts.redisArgs });
   const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
   const idpPort = await freePort();
@@ -220,6 +330,7 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
     idpControl: control,
     a,
     b,
+    children: null,
     urls: { A: a.url, B: b.url },
     publicUrl,
     keysDir,
@@ -229,6 +340,50 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
       await idp.close().catch(() => {});
       await a.close().catch(() => {});
       await b.close().catch(() => {});
+      await redis.stop().catch(() => {});
+      rmSync(keysDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The rig with both instances as child processes (`fedbridge serve`), each with its own RSS and CPU. */
+async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown> }): Promise<Rig> {
+  const redis = await startRedis({ args: opts.redisArgs });
+  const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
+  const idpPort = await freePort();
+  const issuer = `http://127.0.0.1:${idpPort}`;
+  const log = new AccessLog();
+  const portA = await freePort();
+  const publicUrl = `http://127.0.0.1:${portA}`;
+  const file = (url = publicUrl) => fileFor({ publicUrl: url, issuer, redisUrl: redis.url, keysDir, extra: opts.extra });
+  const started: FedbridgeChild[] = [];
+  try {
+    started.push(await FedbridgeChild.start({ config: file(), port: portA, log, inst: 'A' }));
+    started.push(await FedbridgeChild.start({ config: file(), log, inst: 'B' }));
+  } catch (err) {
+    for (const c of started) await c.close();
+    await redis.stop().catch(() => {});
+    rmSync(keysDir, { recursive: true, force: true });
+    throw err;
+  }
+  const [A, B] = started as [FedbridgeChild, FedbridgeChild];
+  const { idp, control } = await startIdp(idpPort, `${publicUrl}/callback/oidc`);
+  return {
+    redis,
+    idp,
+    idpControl: control,
+    a: null,
+    b: null,
+    children: { A, B },
+    urls: { A: A.url, B: B.url },
+    publicUrl,
+    keysDir,
+    log,
+    file,
+    async close() {
+      await idp.close().catch(() => {});
+      await A.close().catch(() => {});
+      await B.close().catch(() => {});
       await redis.stop().catch(() => {});
       rmSync(keysDir, { recursive: true, force: true });
     },
