@@ -4,7 +4,7 @@ import type {
   TenantLogo, TenantUpdateResult, Transaction,
 } from './types.js';
 import {
-  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, normalizeDomains,
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput,
 } from './shared.js';
 import { EPOCH_GROUPS, epochGroup, genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
@@ -24,6 +24,7 @@ import { storeUnavailable } from './unavailable.js';
  *   {invitations}:exp     zset    score = expiresAt, member as above (purgeExpired drops index entries)
  *   {tenants}:doc|dom|ver|upd  hash  tenant id -> doc JSON | domains JSON | version | updatedAt
  *   {tenants}:claims      hash    domain -> tenant id (each domain claimed once)
+ *   {tenants}:ds:<tid>    set     the tenant's claimed domains (what the scripts read back)
  *   {tenants}:rev         string  tenants revision (INCR on every tenant or logo change)
  *   {tenants}:logo:<tid>  hash    ct, etag, bytes
  *
@@ -117,54 +118,34 @@ return cur[2]`,
 };
 
 /*
- * One step of an audit page (queryAudit): reads newest first from KEYS[1] (an audit zset),
- * strictly after the cursor event (ARGV[1] = its at, ARGV[2] = its zero-padded seq; '' = from the
- * newest), at or after ARGV[3] ('' = no bound), of type ARGV[5] ('' = any). Stops once it has
- * ARGV[4] + 1 matches ('more'), has looked at ARGV[6] members ('budget') or runs out ('end').
- * Returns { status, last member looked at, match... }.
+ * The next events of an audit page (queryAudit): up to ARGV[4] members of KEYS[1] (an audit
+ * zset), newest first, strictly after the cursor event (ARGV[1] = its at, ARGV[2] = its
+ * zero-padded seq; '' = from the newest) and at or after ARGV[3] ('' = no bound). Members of the
+ * cursor's millisecond are told apart by their seq prefix.
  */
-const AUDIT_PAGE_LUA = `local key, want, budget = KEYS[1], tonumber(ARGV[4]) + 1, tonumber(ARGV[6])
+const AUDIT_PAGE_LUA = `local key, n = KEYS[1], tonumber(ARGV[4])
 local min = ARGV[3] == '' and '-inf' or ARGV[3]
-local out, looked, last = {}, 0, ''
-local function full() return #out >= want or looked >= budget end
-local function consider(m)
-  looked = looked + 1
-  last = m
-  if ARGV[5] ~= '' then
-    local ok, e = pcall(cjson.decode, string.sub(m, 18))
-    if not ok or type(e) ~= 'table' or e['type'] ~= ARGV[5] then return end
-  end
-  out[#out + 1] = m
-end
+local out = {}
 local max = '+inf'
 if ARGV[1] ~= '' then
   if ARGV[3] == '' or tonumber(ARGV[1]) >= tonumber(ARGV[3]) then
     for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, ARGV[1], ARGV[1])) do
-      if full() then break end
-      if string.sub(m, 1, 16) < ARGV[2] then consider(m) end
+      if #out >= n then return out end
+      if string.sub(m, 1, 16) < ARGV[2] then out[#out + 1] = m end
     end
   end
   max = '(' .. ARGV[1]
 end
-local offset = 0
-while not full() do
-  local batch = redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', offset, 200)
-  for _, m in ipairs(batch) do
-    if full() then break end
-    consider(m)
-  end
-  if #batch < 200 then break end
-  offset = offset + #batch
+if #out < n then
+  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', 0, n - #out)) do out[#out + 1] = m end
 end
-local status = 'end'
-if #out >= want then status = 'more' elseif looked >= budget then status = 'budget' end
-table.insert(out, 1, last)
-table.insert(out, 1, status)
 return out`;
 
 /*
- * Tenants: KEYS = {tenants}:doc, :dom, :ver, :upd, :claims, :rev (then :logo:<tid> for delete).
- * ARGV = id, then for create/update: doc JSON, domains JSON, now, domain...
+ * Tenants: KEYS = {tenants}:doc, :dom, :ver, :upd, :claims, :rev, then the tenant's domain set
+ * {tenants}:ds:<id> (and for delete its logo). ARGV = id, then for create/update: doc JSON,
+ * domains JSON (for listTenants; never decoded here), now, domain... The domain set is what the
+ * scripts read back, so no JSON is parsed in Lua.
  */
 const TENANT_LUA = {
   create: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'id_taken' end
@@ -175,7 +156,11 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], 1)
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
-for i = 5, #ARGV do redis.call('HSET', KEYS[5], ARGV[i], ARGV[1]) end
+redis.call('DEL', KEYS[7])
+for i = 5, #ARGV do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[1])
+  redis.call('SADD', KEYS[7], ARGV[i])
+end
 redis.call('INCR', KEYS[6])
 return 'ok'`,
   update: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'not_found' end
@@ -183,24 +168,26 @@ for i = 5, #ARGV do
   local owner = redis.call('HGET', KEYS[5], ARGV[i])
   if owner and owner ~= ARGV[1] then return 'domain_taken' end
 end
-local old = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '[]')
-for _, d in ipairs(old) do
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[7])) do
   if redis.call('HGET', KEYS[5], d) == ARGV[1] then redis.call('HDEL', KEYS[5], d) end
 end
+redis.call('DEL', KEYS[7])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
-for i = 5, #ARGV do redis.call('HSET', KEYS[5], ARGV[i], ARGV[1]) end
+for i = 5, #ARGV do
+  redis.call('HSET', KEYS[5], ARGV[i], ARGV[1])
+  redis.call('SADD', KEYS[7], ARGV[i])
+end
 redis.call('INCR', KEYS[6])
 return 'ok'`,
   delete: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-local old = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '[]')
-for _, d in ipairs(old) do
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[7])) do
   if redis.call('HGET', KEYS[5], d) == ARGV[1] then redis.call('HDEL', KEYS[5], d) end
 end
 for i = 1, 4 do redis.call('HDEL', KEYS[i], ARGV[1]) end
-redis.call('DEL', KEYS[7])
+redis.call('DEL', KEYS[7], KEYS[8])
 redis.call('INCR', KEYS[6])
 return 1`,
 };
@@ -215,7 +202,7 @@ type ScriptedRedis = Redis & {
   fbHit(key: string, ttl: number): Promise<number>;
   fbRelease(key: string): Promise<number>;
   fbRemember(key: string, address: string, expiresAt: number, now: number): Promise<number>;
-  fbAuditPage(key: string, ...args: (string | number)[]): Promise<string[]>;
+  fbAuditPage(key: string, at: number | '', seq: string, since: number | '', n: number): Promise<string[]>;
   fbAuditPurgeTenant(key: string, registry: string, before: number, tenantId: string): Promise<number>;
   fbRevokeInvitation(key: string, now: number): Promise<string | null>;
   fbTenantCreate(...keysAndArgs: (string | number)[]): Promise<TenantCreateResult>;
@@ -343,9 +330,9 @@ export class RedisStore implements Store {
     client.defineCommand('fbAuditPage', { numberOfKeys: 1, lua: AUDIT_PAGE_LUA });
     client.defineCommand('fbAuditPurgeTenant', { numberOfKeys: 2, lua: LUA.auditPurgeTenant });
     client.defineCommand('fbRevokeInvitation', { numberOfKeys: 1, lua: LUA.revokeInvitation });
-    client.defineCommand('fbTenantCreate', { numberOfKeys: 6, lua: TENANT_LUA.create });
-    client.defineCommand('fbTenantUpdate', { numberOfKeys: 6, lua: TENANT_LUA.update });
-    client.defineCommand('fbTenantDelete', { numberOfKeys: 7, lua: TENANT_LUA.delete });
+    client.defineCommand('fbTenantCreate', { numberOfKeys: 7, lua: TENANT_LUA.create });
+    client.defineCommand('fbTenantUpdate', { numberOfKeys: 7, lua: TENANT_LUA.update });
+    client.defineCommand('fbTenantDelete', { numberOfKeys: 8, lua: TENANT_LUA.delete });
     try {
       await whenReady(client);
     } catch (err) {
@@ -536,32 +523,35 @@ export class RedisStore implements Store {
   /**
    * Newest first by (at, seq): {audit}:seq numbers events, so events of one millisecond are
    * ordered too and a cursor (at, seq) continues exactly after the last event handed out.
-   * A type filter is applied while reading (bounded work per script call; calls continue from
-   * where the last one looked). A cursor that is garbage or made for another filter throws the
-   * 400 invalid_request.
+   * A type filter is applied here, to chunks read in order (the log has no index by type).
+   * A cursor that is garbage or made for another filter throws the 400 invalid_request.
    */
   async queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }> {
     const limit = auditPageSize(q);
     let pos = decodeAuditCursor(q);
     const key = q.tenantId === undefined ? AUDIT : auditTenant(q.tenantId);
+    // Without a type filter every event read is a match: read one more than the page to know
+    // whether another page follows. With one, read in chunks and filter here.
+    const chunk = q.type === undefined ? limit + 1 : AUDIT_SCAN_CHUNK;
     const events: StoredAuditEvent[] = [];
-    const cursorAtLast = () => {
-      const last = events[events.length - 1]!;
-      return encodeAuditCursor(q, { at: last.at, id: Number(last.id) });
-    };
     for (let call = 0; call < AUDIT_PAGE_CALLS; call++) {
-      const want = limit - events.length;
-      const [status, looked, ...members] = await this.run(() =>
-        this.redis.fbAuditPage(key, pos ? pos.at : '', pos ? padSeq(pos.id) : '', q.since ?? '', want, q.type ?? '', AUDIT_PAGE_BUDGET),
+      const members = await this.run(() =>
+        this.redis.fbAuditPage(key, pos ? pos.at : '', pos ? padSeq(pos.id) : '', q.since ?? '', chunk),
       );
-      for (const m of members.slice(0, want)) events.push(storedAudit(m));
-      if (status === 'more') return { events, nextCursor: cursorAtLast() };
-      if (status === 'end') return { events, nextCursor: null };
-      // The script looked at its budget of events (a type filter matching few): go on from there.
-      if (events.length === limit) return { events, nextCursor: cursorAtLast() };
-      const seen = storedAudit(looked!);
-      pos = { at: seen.at, id: Number(seen.id) };
+      for (const m of members) {
+        const e = storedAudit(m);
+        pos = { at: e.at, id: Number(e.id) };
+        if (q.type !== undefined && e.type !== q.type) continue;
+        if (events.length === limit) {
+          const last = events[limit - 1]!;
+          return { events, nextCursor: encodeAuditCursor(q, { at: last.at, id: Number(last.id) }) };
+        }
+        events.push(e);
+      }
+      if (members.length < chunk) return { events, nextCursor: null };
     }
+    // Read AUDIT_PAGE_CALLS chunks without filling the page (a type matching very few events):
+    // hand back what was found and a cursor at the last event read.
     return { events, nextCursor: encodeAuditCursor(q, pos!) };
   }
 
@@ -613,17 +603,17 @@ export class RedisStore implements Store {
   }
 
   async createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult> {
-    const domains = normalizeDomains(t.domains);
-    return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+    const domains = checkTenantInput(t);
+    return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
   }
 
   async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
-    const domains = normalizeDomains(t.domains);
-    return this.run(() => this.redis.fbTenantUpdate(...TENANT_KEYS, t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+    const domains = checkTenantInput(t);
+    return this.run(() => this.redis.fbTenantUpdate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
   }
 
   async deleteTenant(id: string): Promise<boolean> {
-    return (await this.run(() => this.redis.fbTenantDelete(...TENANT_KEYS, tenantLogo(id), id))) === 1;
+    return (await this.run(() => this.redis.fbTenantDelete(...TENANT_KEYS, tenantDomains(id), tenantLogo(id), id))) === 1;
   }
 
   async listTenants(): Promise<StoredTenant[]> {
@@ -735,9 +725,9 @@ const AUDIT = '{audit}';
 const AUDIT_SEQ = '{audit}:seq';
 const AUDIT_TENANTS = '{audit}:tenants';
 const auditTenant = (tid: string) => `{audit}:t:${tid}`;
-/** Events one queryAudit script call looks at, and calls per page, when a type filter matches few. */
-const AUDIT_PAGE_BUDGET = 5000;
-const AUDIT_PAGE_CALLS = 20;
+/** With a type filter: events one queryAudit script call reads, and calls per page at most. */
+const AUDIT_SCAN_CHUNK = 500;
+const AUDIT_PAGE_CALLS = 100;
 const padSeq = (seq: number) => String(seq).padStart(16, '0');
 /** An {audit} member `<seq>|<event JSON>` as read back. */
 function storedAudit(member: string): StoredAuditEvent {
@@ -751,6 +741,7 @@ const INV_CHUNK = 200;
 const TENANT_KEYS = ['{tenants}:doc', '{tenants}:dom', '{tenants}:ver', '{tenants}:upd', '{tenants}:claims', '{tenants}:rev'] as const;
 const TENANTS_REV = TENANT_KEYS[5];
 const tenantLogo = (tid: string) => `{tenants}:logo:${tid}`;
+const tenantDomains = (tid: string) => `{tenants}:ds:${tid}`;
 const epochKey = (g: number) => `epoch:{m${g}}`;
 const markerKey = (g: number, jti: string) => `jti:{m${g}}:${jti}`;
 

@@ -66,6 +66,18 @@ export function normalizeDomains(domains: string[]): string[] {
   return [...new Set(domains.map((d) => d.toLowerCase().replace(/\.$/, '')))];
 }
 
+/**
+ * A tenant id and its domains are stored as UTF-8 (both stores): a lone surrogate would come
+ * back as U+FFFD, another string than the one claimed. Such input is refused (400).
+ */
+export function checkTenantInput(t: { id: string; domains: string[] }): string[] {
+  const ok = (v: unknown) => typeof v === 'string' && v.length > 0 && !/\p{Cs}/u.test(v);
+  if (!ok(t.id) || !Array.isArray(t.domains) || !t.domains.every(ok)) {
+    throw badRequest('invalid_request', 'a tenant id and its domains must be non-empty, well-formed text');
+  }
+  return normalizeDomains(t.domains);
+}
+
 /** Refuses what no store should keep; the admin API checks first and answers invalid_logo. */
 export function checkLogo(logo: Omit<TenantLogo, 'etag'>): void {
   if (!LOGO_TYPES.includes(logo.contentType)) throw badRequest('invalid_logo', 'unsupported logo type');

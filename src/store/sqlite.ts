@@ -6,7 +6,7 @@ import type {
   TenantLogo, TenantUpdateResult, Transaction,
 } from './types.js';
 import {
-  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, normalizeDomains,
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput,
 } from './shared.js';
 import { genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
@@ -487,11 +487,11 @@ export class SqliteStore implements Store {
   }
 
   async createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult> {
-    return this.run(() => this.tenantTx.create.immediate(t.id, JSON.stringify(t.doc), normalizeDomains(t.domains), now));
+    return this.run(() => this.tenantTx.create.immediate(t.id, JSON.stringify(t.doc), checkTenantInput(t), now));
   }
 
   async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
-    return this.run(() => this.tenantTx.update.immediate(t.id, JSON.stringify(t.doc), normalizeDomains(t.domains), now));
+    return this.run(() => this.tenantTx.update.immediate(t.id, JSON.stringify(t.doc), checkTenantInput(t), now));
   }
 
   async deleteTenant(id: string): Promise<boolean> {

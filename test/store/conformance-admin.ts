@@ -115,6 +115,17 @@ export function adminConformance(getStore: () => Store): void {
       expect(await store.queryAudit({ limit: 10, type: uid('unknown'), since: base })).toEqual({ events: [], nextCursor: null });
     });
 
+    it('a hostile string in an event (lone surrogate, quotes, NUL) neither hides it from a type filter nor breaks paging', async () => {
+      const store = getStore();
+      const at = futureBase();
+      const type = uid('type');
+      const hostile = ['\ud800', '"type":"x"', '\u0000', '\\ud800', '}{'];
+      await store.appendAudit(hostile.map((subject, i) => ({ at: at + i, type, subject, detail: { type: 'other', s: subject } })));
+      await store.appendAudit([{ at: at + 9, type: 'other', subject: `"type":"${type}"` }]);
+      const { events } = await allPages(store, { limit: 2, type, since: at });
+      expect(events.map((e) => e.subject)).toEqual([...hostile].reverse());
+    });
+
     it('events appended while paging do not make a page repeat or skip an older event', async () => {
       const store = getStore();
       const at = futureBase();
@@ -348,6 +359,33 @@ export function adminConformance(getStore: () => Store): void {
       // The id can be created afresh, at version 1.
       expect(await store.createTenant({ id: a, doc: doc(a, []), domains: [] }, 3)).toBe('ok');
       expect((await mine(store, [a]))[0]?.version).toBe(1);
+    });
+
+    it('odd but well-formed ids and domains (quotes, braces, backslashes, emoji) round-trip, update and delete', async () => {
+      const store = getStore();
+      const id = `${uid('t')}{x}"\\ 🦄`;
+      const d = `"🦄\\{d}".${uid('odd')}.example`;
+      expect(await store.createTenant({ id, doc: doc(id, [d]), domains: [d, `[${d}]`] }, 1)).toBe('ok');
+      expect(await store.updateTenant({ id, doc: doc(id, []), domains: [`[${d}]`] }, 2)).toBe('ok');
+      expect(await mine(store, [id])).toEqual([{ id, doc: doc(id, []), domains: [`[${d}]`], version: 2, updatedAt: 2 }]);
+      const other = uid('t');
+      expect(await store.createTenant({ id: other, doc: doc(other, [d]), domains: [d] }, 3)).toBe('ok');
+      expect(await store.deleteTenant(id)).toBe(true);
+      expect(await store.createTenant({ id: uid('t'), doc: {}, domains: [`[${d}]`] }, 4)).toBe('ok');
+    });
+
+    it('refuses an id or domain that is not well-formed text (lone surrogate, empty) with 400 invalid_request', async () => {
+      const store = getStore();
+      const id = uid('t');
+      const d = `${uid('ok')}.example`;
+      await expectInvalid(store.createTenant({ id: `${id}\ud800`, doc: {}, domains: [] }, 1));
+      await expectInvalid(store.createTenant({ id, doc: {}, domains: [`\udc00${d}`] }, 1));
+      await expectInvalid(store.createTenant({ id: '', doc: {}, domains: [] }, 1));
+      await expectInvalid(store.createTenant({ id, doc: {}, domains: [''] }, 1));
+      expect(await mine(store, [id])).toEqual([]);
+      expect(await store.createTenant({ id, doc: {}, domains: [d] }, 1)).toBe('ok');
+      await expectInvalid(store.updateTenant({ id, doc: {}, domains: [`${d}\ud800`] }, 2));
+      expect((await mine(store, [id]))[0]).toMatchObject({ domains: [d], version: 1 });
     });
 
     it('the revision strictly increases with every change', async () => {
