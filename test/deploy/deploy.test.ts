@@ -14,6 +14,7 @@ import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
 import { DRAIN_DEFAULTS } from '../../src/observability/drain.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { run } from '../cli/run.js';
 import {
   composeProblems,
@@ -373,5 +374,21 @@ describe('the image runs with production dependencies only', () => {
     expect(imports.has('koa')).toBe(true); // the scan sees imports at all
     const missing = [...imports].filter(([pkg]) => !(pkg in PKG.dependencies) && !builtinModules.includes(pkg)).map(([pkg, file]) => `${pkg} (${file})`);
     expect(missing).toEqual([]);
+  });
+});
+
+describe('docs/deployment.md', () => {
+  it('lists every Fedbridge metric under "Metrics to alert on", and no other', async () => {
+    const metrics = createMetrics(false);
+    try {
+      const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
+      expect(names.length).toBeGreaterThan(5);
+      const doc = read('docs/deployment.md');
+      const section = doc.slice(doc.indexOf('## Metrics to alert on'));
+      const listed = [...new Set([...section.matchAll(/`(fedbridge_[a-z_]+)`/g)].map((m) => m[1]))].sort();
+      expect(listed).toEqual(names);
+    } finally {
+      metrics.close();
+    }
   });
 });
