@@ -81,7 +81,7 @@ export function checkTenantInput(t: { id: string; domains: string[] }): string[]
 /** Refuses what no store should keep; the admin API checks first and answers invalid_logo. */
 export function checkLogo(logo: Omit<TenantLogo, 'etag'>): void {
   if (!LOGO_TYPES.includes(logo.contentType)) throw badRequest('invalid_logo', 'unsupported logo type');
-  if (!Buffer.isBuffer(logo.bytes) || logo.bytes.length === 0 || logo.bytes.length > MAX_LOGO_BYTES) {
+  if (!(logo.bytes instanceof Uint8Array) || logo.bytes.length === 0 || logo.bytes.length > MAX_LOGO_BYTES) {
     throw badRequest('invalid_logo', 'the logo must be 1 byte to 512 KiB');
   }
 }

@@ -162,6 +162,29 @@ describe('RedisStore specifics', () => {
     }
   });
 
+  it('two instances on one Redis: one domain claim wins, and each sees the other\'s changes', async () => {
+    const prefix = `two-${randomUUID()}:`;
+    const [a, b] = await Promise.all([RedisStore.open(server.url, { keyPrefix: prefix }), RedisStore.open(server.url, { keyPrefix: prefix })]);
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).createTenant({ id: `t${i}`, doc: {}, domains: ['race.example'] }, i)),
+      );
+      expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+      expect((await b.listTenants()).map((t) => t.id)).toEqual([`t${results.indexOf('ok')}`]);
+      const rev = await a.tenantsRevision();
+      await b.putLogo('cfg', { contentType: 'image/png', bytes: Buffer.from([9]) });
+      expect(await a.tenantsRevision()).toBe(rev + 1);
+      expect((await a.getLogo('cfg'))?.bytes.equals(Buffer.from([9]))).toBe(true);
+      await a.appendAudit([1, 2, 3].map((i) => ({ at: 5, type: 'shared', subject: `s${i}` })));
+      const first = await a.queryAudit({ limit: 2 });
+      const rest = await b.queryAudit({ limit: 2, cursor: first.nextCursor! });
+      expect([...first.events, ...rest.events].map((e) => e.subject)).toEqual(['s3', 's2', 's1']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('purgeAudit reaches every tenant log and forgets emptied ones; the count cap still applies', async () => {
     const prefix = `ret-${randomUUID()}:`;
     const store = await RedisStore.open(server.url, { keyPrefix: prefix, auditCap: 3 });

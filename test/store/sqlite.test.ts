@@ -49,6 +49,29 @@ describe('SqliteStore specifics', () => {
     raw.close();
   });
 
+  it('two stores on one file share tenants, claims, logos, the revision and the audit cursor', async () => {
+    const file = join(dir, 'shared-tenants', 'store.db');
+    const a = SqliteStore.open(file);
+    const b = SqliteStore.open(file);
+    try {
+      expect(await a.createTenant({ id: 'x', doc: { id: 'x' }, domains: ['x.example'] }, 1)).toBe('ok');
+      expect(await b.createTenant({ id: 'y', doc: { id: 'y' }, domains: ['X.example.'] }, 2)).toBe('domain_taken');
+      expect((await b.listTenants()).map((t) => t.id)).toEqual(['x']);
+      const rev = await b.tenantsRevision();
+      await a.putLogo('x', { contentType: 'image/png', bytes: Buffer.from([1, 2, 3]) });
+      expect(await b.tenantsRevision()).toBeGreaterThan(rev);
+      expect((await b.getLogo('x'))?.bytes.equals(Buffer.from([1, 2, 3]))).toBe(true);
+      await a.appendAudit([1, 2, 3].map((i) => ({ at: 5, type: 'shared', subject: `s${i}` })));
+      const first = await a.queryAudit({ limit: 2, type: 'shared' });
+      const rest = await b.queryAudit({ limit: 2, type: 'shared', cursor: first.nextCursor! });
+      expect([...first.events, ...rest.events].map((e) => e.subject)).toEqual(['s3', 's2', 's1']);
+      expect(rest.nextCursor).toBeNull();
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('purgeExpired really deletes the rows (not just hides them)', async () => {
     const store = SqliteStore.open(':memory:');
     const now = 1_000_000;
