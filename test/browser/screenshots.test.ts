@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { PNG } from 'pngjs';
 import pixelmatch from 'pixelmatch';
 import { launchBrowser } from '../helpers/browser.js';
@@ -180,6 +181,25 @@ describe('pixel comparison', () => {
     expect(compare(a, a).diffPixels).toBe(0);
     expect(compare(a, b).diffPixels).toBeGreaterThan(MAX_DIFF_PIXELS);
   });
+});
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+describe('the branded pages pass axe (WCAG 2.1 AA): logo, sign-in text, support and footer links included', () => {
+  it.each(PAGES)('$name', async ({ name, open }) => {
+    // bypassCSP only lets the test inject axe; the pictures above are taken under the pages' own CSP.
+    const ctx = await browser.newContext({ bypassCSP: true, locale: 'en', extraHTTPHeaders: { 'accept-language': 'en' } });
+    const page = await ctx.newPage();
+    await page.setViewportSize({ width: 400, height: 500 });
+    await open(page);
+    if (name !== 'error-neutral') expect(await page.locator('#privacy').count()).toBe(1);
+    await page.addScriptTag({ content: AXE });
+    const violations = (await page.evaluate(
+      "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }).then((r) => r.violations.map((v) => v.id + ': ' + v.help + ' at ' + v.nodes.map((n) => n.target.join(' ')).join(', ')))",
+    )) as string[];
+    expect(violations).toEqual([]);
+    await ctx.close();
+  }, 60_000);
 });
 
 describe.each(LOCALES)('the pages look as in their reference pictures (%s)', (locale) => {
