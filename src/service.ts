@@ -21,6 +21,7 @@ import { createMetrics, meteredHttp, meteredStore } from './observability/metric
 import { Views } from './http/views.js';
 import { createApp } from './http/app.js';
 import { listen } from './http/listen.js';
+import { installFastPath } from './http/fastpath.js';
 import type { AppDeps, Clock } from './http/deps.js';
 import { createLogger, exitOnFatal, flushLogSync } from './log.js';
 import { Lifecycle, drain, installDrainGate } from './observability/drain.js';
@@ -140,6 +141,8 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   const lifecycle = new Lifecycle();
   const app = createApp(deps);
   installDrainGate(app, lifecycle);
+  // POST /introspect takes a lean listener in front of Koa (src/http/fastpath.ts).
+  installFastPath(app, deps, lifecycle);
   return {
     app,
     deps,

@@ -1,5 +1,4 @@
 /** HTTP Basic authentication of enrollment servers (clients of /introspect). */
-import type { Context } from 'koa';
 import type { Config } from '../config/load.js';
 import { unauthorized } from '../errors.js';
 import { sameDigest, secretDigest as digest } from '../http/secrets.js';
@@ -42,7 +41,13 @@ const ACCEPTED_TTL_MS = 60_000;
 const ACCEPTED_MAX = 64;
 const accepted = new WeakMap<Client[], Map<string, { client: Client; until: number }>>();
 
-export function authenticateClient(ctx: Context, clients: Client[]): Client {
+/** Reading request headers and setting response headers: a Koa context, or the lean /introspect listener's. */
+export interface HeaderAccess {
+  get(name: string): string;
+  set(name: string, value: string): void;
+}
+
+export function authenticateClient(ctx: HeaderAccess, clients: Client[]): Client {
   const header = ctx.get('authorization');
   let seen = accepted.get(clients);
   const hit = seen?.get(header);
@@ -55,7 +60,7 @@ export function authenticateClient(ctx: Context, clients: Client[]): Client {
   return client;
 }
 
-function authenticateHeader(ctx: Context, header: string, clients: Client[]): Client {
+function authenticateHeader(ctx: HeaderAccess, header: string, clients: Client[]): Client {
   const given = parseBasic(header);
   if (!given) {
     ctx.set('WWW-Authenticate', 'Basic realm="fedbridge"');
