@@ -118,27 +118,37 @@ return cur[2]`,
 };
 
 /*
- * The next events of an audit page (queryAudit): up to ARGV[4] members of KEYS[1] (an audit
- * zset), newest first, strictly after the cursor event (ARGV[1] = its at, ARGV[2] = its
+ * The next events of an audit page (queryAudit): looks at up to ARGV[4] members of KEYS[1] (an
+ * audit zset), newest first, strictly after the cursor event (ARGV[1] = its at, ARGV[2] = its
  * zero-padded seq; '' = from the newest) and at or after ARGV[3] ('' = no bound). Members of the
- * cursor's millisecond are told apart by their seq prefix.
+ * cursor's millisecond are told apart by their seq prefix. With ARGV[5] (the text `"type":<the
+ * type as JSON>`) only members containing it are returned: every event of that type does (the
+ * member is JSON.stringify output: no spaces, quotes inside strings escaped), and the caller
+ * drops the few others (a nested "type" key). Returns { how many looked at, last looked at, match... }.
  */
-const AUDIT_PAGE_LUA = `local key, n = KEYS[1], tonumber(ARGV[4])
+const AUDIT_PAGE_LUA = `local key, n, pat = KEYS[1], tonumber(ARGV[4]), ARGV[5]
 local min = ARGV[3] == '' and '-inf' or ARGV[3]
-local out = {}
+local out, looked, last = {}, 0, ''
+local function take(m)
+  looked = looked + 1
+  last = m
+  if pat == '' or string.find(m, pat, 18, true) then out[#out + 1] = m end
+end
 local max = '+inf'
 if ARGV[1] ~= '' then
   if ARGV[3] == '' or tonumber(ARGV[1]) >= tonumber(ARGV[3]) then
     for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, ARGV[1], ARGV[1])) do
-      if #out >= n then return out end
-      if string.sub(m, 1, 16) < ARGV[2] then out[#out + 1] = m end
+      if looked >= n then break end
+      if string.sub(m, 1, 16) < ARGV[2] then take(m) end
     end
   end
   max = '(' .. ARGV[1]
 end
-if #out < n then
-  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', 0, n - #out)) do out[#out + 1] = m end
+if looked < n then
+  for _, m in ipairs(redis.call('ZREVRANGEBYSCORE', key, max, min, 'LIMIT', 0, n - looked)) do take(m) end
 end
+table.insert(out, 1, last)
+table.insert(out, 1, tostring(looked))
 return out`;
 
 /*
@@ -202,7 +212,7 @@ type ScriptedRedis = Redis & {
   fbHit(key: string, ttl: number): Promise<number>;
   fbRelease(key: string): Promise<number>;
   fbRemember(key: string, address: string, expiresAt: number, now: number): Promise<number>;
-  fbAuditPage(key: string, at: number | '', seq: string, since: number | '', n: number): Promise<string[]>;
+  fbAuditPage(key: string, at: number | '', seq: string, since: number | '', n: number, pattern: string): Promise<string[]>;
   fbAuditPurgeTenant(key: string, registry: string, before: number, tenantId: string): Promise<number>;
   fbRevokeInvitation(key: string, now: number): Promise<string | null>;
   fbTenantCreate(...keysAndArgs: (string | number)[]): Promise<TenantCreateResult>;
@@ -523,35 +533,37 @@ export class RedisStore implements Store {
   /**
    * Newest first by (at, seq): {audit}:seq numbers events, so events of one millisecond are
    * ordered too and a cursor (at, seq) continues exactly after the last event handed out.
-   * A type filter is applied here, to chunks read in order (the log has no index by type).
+   * A type filter is applied to chunks looked at in order (the log has no index by type).
    * A cursor that is garbage or made for another filter throws the 400 invalid_request.
    */
   async queryAudit(q: AuditQuery): Promise<{ events: StoredAuditEvent[]; nextCursor: string | null }> {
     const limit = auditPageSize(q);
     let pos = decodeAuditCursor(q);
     const key = q.tenantId === undefined ? AUDIT : auditTenant(q.tenantId);
-    // Without a type filter every event read is a match: read one more than the page to know
-    // whether another page follows. With one, read in chunks and filter here.
+    // Without a type filter every event looked at is a match: look at one more than the page to
+    // know whether another page follows. With one, look in chunks (the script pre-filters).
     const chunk = q.type === undefined ? limit + 1 : AUDIT_SCAN_CHUNK;
+    const pattern = q.type === undefined ? '' : `"type":${JSON.stringify(q.type)}`;
     const events: StoredAuditEvent[] = [];
     for (let call = 0; call < AUDIT_PAGE_CALLS; call++) {
-      const members = await this.run(() =>
-        this.redis.fbAuditPage(key, pos ? pos.at : '', pos ? padSeq(pos.id) : '', q.since ?? '', chunk),
+      const [looked, last, ...members] = await this.run(() =>
+        this.redis.fbAuditPage(key, pos ? pos.at : '', pos ? padSeq(pos.id) : '', q.since ?? '', chunk, pattern),
       );
       for (const m of members) {
         const e = storedAudit(m);
-        pos = { at: e.at, id: Number(e.id) };
         if (q.type !== undefined && e.type !== q.type) continue;
         if (events.length === limit) {
-          const last = events[limit - 1]!;
-          return { events, nextCursor: encodeAuditCursor(q, { at: last.at, id: Number(last.id) }) };
+          const lastEvent = events[limit - 1]!;
+          return { events, nextCursor: encodeAuditCursor(q, { at: lastEvent.at, id: Number(lastEvent.id) }) };
         }
         events.push(e);
       }
-      if (members.length < chunk) return { events, nextCursor: null };
+      if (Number(looked) < chunk) return { events, nextCursor: null };
+      const seen = storedAudit(last!);
+      pos = { at: seen.at, id: Number(seen.id) };
     }
-    // Read AUDIT_PAGE_CALLS chunks without filling the page (a type matching very few events):
-    // hand back what was found and a cursor at the last event read.
+    // Looked at AUDIT_PAGE_CALLS chunks without filling the page (a type matching very few
+    // events): hand back what was found and a cursor at the last event looked at.
     return { events, nextCursor: encodeAuditCursor(q, pos!) };
   }
 
@@ -725,8 +737,8 @@ const AUDIT = '{audit}';
 const AUDIT_SEQ = '{audit}:seq';
 const AUDIT_TENANTS = '{audit}:tenants';
 const auditTenant = (tid: string) => `{audit}:t:${tid}`;
-/** With a type filter: events one queryAudit script call reads, and calls per page at most. */
-const AUDIT_SCAN_CHUNK = 500;
+/** With a type filter: events one queryAudit script call looks at, and calls per page at most. */
+const AUDIT_SCAN_CHUNK = 2000;
 const AUDIT_PAGE_CALLS = 100;
 const padSeq = (seq: number) => String(seq).padStart(16, '0');
 /** An {audit} member `<seq>|<event JSON>` as read back. */

@@ -121,7 +121,11 @@ export function adminConformance(getStore: () => Store): void {
       const type = uid('type');
       const hostile = ['\ud800', '"type":"x"', '\u0000', '\\ud800', '}{'];
       await store.appendAudit(hostile.map((subject, i) => ({ at: at + i, type, subject, detail: { type: 'other', s: subject } })));
-      await store.appendAudit([{ at: at + 9, type: 'other', subject: `"type":"${type}"` }]);
+      // Not of the type, though its text mentions it: in a string, and as a nested key.
+      await store.appendAudit([
+        { at: at + 9, type: 'other', subject: `"type":"${type}"` },
+        { at: at + 8, type: 'other', detail: { type } },
+      ]);
       const { events } = await allPages(store, { limit: 2, type, since: at });
       expect(events.map((e) => e.subject)).toEqual([...hostile].reverse());
     });
