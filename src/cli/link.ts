@@ -6,6 +6,8 @@ import { openStore } from '../store/index.js';
 import { issueInvitationLink } from '../invitations/link.js';
 import type { CliIO } from './io.js';
 import { loadCliConfig } from './config.js';
+import { withStoreTenants } from '../tenants/stored.js';
+import { upstreamKinds } from '../upstreams/registry.js';
 
 export function wholeNumber(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -24,9 +26,11 @@ export interface LinkOptions {
 
 /** The options come parsed (src/cli/main.ts checks that --tenant and --user are there). */
 export async function linkCmd(values: LinkOptions, io: CliIO): Promise<number> {
-  const cfg = loadCliConfig(values, io);
-  const store = await openStore(cfg.store);
+  const file = loadCliConfig(values, io);
+  const store = await openStore(file.store);
   try {
+    // Tenants created through the admin API live in the store (docs/admin-api.md, Tenants).
+    const cfg = await withStoreTenants(file, store, upstreamKinds);
     const now = Date.now();
     const issued = await issueInvitationLink(
       cfg,

@@ -14,6 +14,7 @@ import type { Store, StoredTenant, TenantLogo } from '../store/types.js';
 import type { Upstream } from '../upstreams/types.js';
 import type { Snapshot, TenantDirectory, TenantEntry } from './types.js';
 import { checkTenantDoc } from './validate.js';
+import { usableStoreTenants } from './stored.js';
 import { keepSecrets, stripSecrets } from './secrets.js';
 import { checkLogo } from './logo.js';
 import { pinRestartSettings } from './reload.js';
@@ -327,7 +328,6 @@ export class Directory implements TenantDirectory {
     const byKey = new Map<string, Upstream>();
     const upstreams = new Map<string, Upstream>();
     const tenants: TenantConfig[] = [];
-    const domainOwner = new Map<string, string>();
 
     const upstreamFor = (t: TenantConfig): Upstream => {
       const key = upstreamKey(t, fileConfig);
@@ -350,40 +350,19 @@ export class Directory implements TenantDirectory {
       entries.set(t.id, { config: t, source: 'file' });
       docs.set(t.id, t as unknown as Record<string, unknown>);
       tenants.push(t);
-      for (const d of t.domains) domainOwner.set(d, t.id);
     });
 
-    for (const s of [...stored].sort((a, b) => a.id.localeCompare(b.id))) {
-      const skip = (why: string) => this.log.error({ tenant: s.id, version: s.version }, `store tenant ${s.id} skipped: ${why}`);
-      const check = checkTenantDoc(s.doc, this.opts.kinds);
-      if (!check.ok) {
-        skip(`invalid (written by another version?): ${check.problems.join('; ')}`);
-        continue;
-      }
-      const t = check.tenant;
-      if (t.id !== s.id) {
-        skip(`its document names id ${t.id}`);
-        continue;
-      }
-      if (entries.has(t.id)) {
-        skip('the configuration file has a tenant with this id');
-        continue;
-      }
-      const taken = t.domains.find((d) => domainOwner.has(d));
-      if (taken) {
-        skip(`domain ${taken} belongs to tenant ${domainOwner.get(taken)}`);
-        continue;
-      }
+    const skip = (s: StoredTenant, why: string) => this.log.error({ tenant: s.id, version: s.version }, `store tenant ${s.id} skipped: ${why}`);
+    for (const { stored: s, tenant: t } of usableStoreTenants(fileConfig.tenants, stored, this.opts.kinds, skip)) {
       try {
         upstreams.set(t.id, upstreamFor(t));
       } catch (err) {
-        skip(`its IdP cannot start: ${(err as Error).message}`);
+        skip(s, `its IdP cannot start: ${(err as Error).message}`);
         continue;
       }
       entries.set(t.id, { config: t, source: 'store', version: s.version, updatedAt: s.updatedAt });
       docs.set(t.id, s.doc);
       tenants.push(t);
-      for (const d of t.domains) domainOwner.set(d, t.id);
     }
 
     const snapshot: Snapshot = Object.freeze({
