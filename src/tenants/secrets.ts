@@ -6,10 +6,11 @@
  * any; `branding.strings` keys are message names such as `password.title`, not secrets): the
  * kinds' secrets today are `idp.clientSecret` (oidc), `idp.users[].passwordHash` (local) and
  * `idp.spKeyFile` (saml, the SP's private key); the name rule also covers a kind added later
- * with a `…Secret`, `…Password…`, `…Token` or `…KeyFile`/`privateKey` key.
+ * with a `…Secret`, `…Password…`, `…KeyFile` or `privateKey` key.
  */
 
-const SECRET_KEY = /secret|password|token|privatekey|keyfile/i;
+// Not a bare "token": `tokenEndpointAuthMethod` is a setting, not a secret.
+const SECRET_KEY = /secret|password|privatekey|keyfile/i;
 
 export function isSecretKey(key: string): boolean {
   return SECRET_KEY.test(key);

@@ -84,12 +84,14 @@ describe('store tenants', () => {
       id: 'sec',
       displayName: 'Sec',
       domains: ['sec.test'],
-      idp: { kind: 'oidc', issuer: 'https://idp.sec.test', clientId: 'client-1', clientSecret: 'very-secret-value-1' },
+      idp: { kind: 'oidc', issuer: 'https://idp.sec.test', clientId: 'client-1', clientSecret: 'very-secret-value-1', tokenEndpointAuthMethod: 'client_secret_basic' },
     };
     await dir().create(oidc, now());
     const shown = JSON.stringify(dir().publicDoc('sec'));
     expect(shown).not.toContain('very-secret-value-1');
     expect(shown).toContain('client-1');
+    // Settings named near a secret are still shown.
+    expect(dir().publicDoc('sec')).toMatchObject({ idp: { tokenEndpointAuthMethod: 'client_secret_basic' } });
 
     const { clientSecret: _dropped, ...idpWithout } = oidc.idp;
     const replaced = await dir().replace('sec', { ...oidc, displayName: 'Sec 2', idp: { ...idpWithout, clientId: 'client-2' } }, now());
