@@ -6,7 +6,8 @@
  * the key it replaces keeps signing until then and stays published until every
  * token it signed has expired (`retireAt` + token TTL).
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import {
@@ -77,6 +78,44 @@ function readKeyFiles(dir: string): KeyFile[] {
     .filter((k) => k && typeof k.kid === 'string' && k.privateJwk);
 }
 
+/** A first-key lock older than this was left by a process that died while creating the key. */
+const FIRST_KEY_LOCK_STALE_MS = 30_000;
+
+/**
+ * The first key of an empty directory, created by exactly one of the instances that start
+ * together on it (docs/deployment.md): the one that takes the lock file writes the key; the
+ * others wait for it. Without this, each would sign with a key of its own that the others do
+ * not publish.
+ */
+async function createFirstKey(dir: string, alg: SigningAlg, now: number): Promise<void> {
+  const lock = join(dir, '.first-key.lock');
+  for (;;) {
+    let fd: number | null = null;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (fd !== null) {
+      try {
+        if (readKeyFiles(dir).length === 0) writeKeyFile(dir, await newKeyFile(alg, now, now));
+      } finally {
+        closeSync(fd);
+        unlinkSync(lock);
+      }
+      return;
+    }
+    // Another instance is creating it: wait for its key, or take over a lock it left behind.
+    await sleep(50);
+    if (readKeyFiles(dir).length > 0) return;
+    try {
+      if (Date.now() - statSync(lock).mtimeMs > FIRST_KEY_LOCK_STALE_MS) unlinkSync(lock);
+    } catch {
+      // The lock went away meanwhile: try again.
+    }
+  }
+}
+
 function isPublished(k: KeyFile, now: number, t: KeyTiming): boolean {
   return k.retireAt === null || now < k.retireAt + t.tokenTtlSeconds * 1000 + SKEW_MS;
 }
@@ -103,7 +142,7 @@ export class KeyRing {
   /** Loads the key directory, creating it and a first key when empty. */
   static async open(dir: string, alg: SigningAlg, timing: KeyTiming, now: number, clock: () => number = Date.now): Promise<KeyRing> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (readKeyFiles(dir).length === 0) writeKeyFile(dir, await newKeyFile(alg, now, now));
+    if (readKeyFiles(dir).length === 0) await createFirstKey(dir, alg, now);
     const ring = new KeyRing(dir, alg, timing, clock);
     await ring.reload();
     return ring;
