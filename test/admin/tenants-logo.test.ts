@@ -63,6 +63,10 @@ it('serves a PNG with ETag, Cache-Control and nosniff, and answers 304 to its ET
   const res2 = await fetch(`${svc.url}/t/contoso/logo`, { headers: { 'if-none-match': etag } });
   expect(res2.status).toBe(200);
   expect(res2.headers.get('content-type')).toBe('image/jpeg');
+  await svc.service.deps.audit.flush();
+  const audited = await svc.service.deps.store.queryAudit({ limit: 10, tenantId: 'contoso', type: 'tenant.logo.updated' });
+  expect(audited.events).toHaveLength(2);
+  expect(audited.events[0]).toMatchObject({ requestId: expect.any(String), detail: { contentType: 'image/jpeg', size: JPEG.length, etag: again.json.etag } });
   // The sign-in pages show it.
   const page = await (await fetch(`${svc.url}/t/contoso/auth?appru=${encodeURIComponent('ms-app://windows.immersivecontrolpanel')}`)).text();
   expect(page).toContain(`/t/contoso/logo?v=${encodeURIComponent(again.json.etag)}`);
