@@ -69,6 +69,8 @@ interface Call {
   params?: Record<string, string>;
   query?: Record<string, string | undefined>;
   body?: unknown;
+  /** Sent as X-Request-Id: the call's audit event carries it (audit tail skips its own). */
+  requestId?: string;
 }
 
 async function send(t: Target, url: string, init: RequestInit): Promise<Response> {
@@ -114,6 +116,7 @@ async function adminCall(t: Target, call: Call): Promise<unknown> {
     headers: {
       authorization: `Bearer ${t.token}`,
       accept: 'application/json',
+      ...(call.requestId ? { 'x-request-id': call.requestId } : {}),
       ...(call.body !== undefined ? { 'content-type': 'application/json' } : {}),
     },
     body: call.body !== undefined ? JSON.stringify(call.body) : undefined,
@@ -189,13 +192,16 @@ export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void 
     .action(async (id: string, o: AdminOptions) => {
       const r = (await adminCall(target(o, io), { method: 'POST', template: '/tenants/{id}/idp/test', params: { id } })) as {
         ok?: unknown;
-        findings?: Array<{ check?: unknown; ok?: unknown; detail?: unknown }>;
+        findings?: Array<{ check?: unknown; ok?: unknown; detail?: unknown; warning?: unknown }>;
       } | null;
       if (!r || !Array.isArray(r.findings)) {
         io.stdout(json(r));
         return exit(1);
       }
-      for (const f of r.findings) io.stdout(`${f.ok ? 'ok  ' : 'FAIL'}  ${printable(String(f.check))}${f.detail ? `: ${printable(String(f.detail))}` : ''}\n`);
+      for (const f of r.findings) {
+        const mark = f.ok !== true ? 'FAIL' : f.warning === true ? 'WARN' : 'ok  ';
+        io.stdout(`${mark}  ${printable(String(f.check))}${f.detail ? `: ${printable(String(f.detail))}` : ''}\n`);
+      }
       exit(r.ok === true ? 0 : 1);
     });
 
@@ -226,10 +232,13 @@ export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void 
       io.stdout(`${printable(r.link, 4096)}\n`);
       io.stderr(`invitation ${printable(String(r.id))} for ${printable(String(r.upn))} (tenant ${printable(String(r.tenant))}), single use, expires ${printable(String(r.expiresAt))}\n`);
     });
-  adminCommand(inv, 'list', 'list the invitations')
+  adminCommand(inv, 'list', 'list the live invitations, newest first (without their links: only their hashes are stored)')
     .option('--tenant <id>', 'only this tenant')
-    .action(async (o: AdminOptions & { tenant?: string }) => {
-      io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/invitations', query: { tenant: o.tenant } })));
+    .option('--limit <n>', 'at most this many (default 100)')
+    .action(async (o: AdminOptions & { tenant?: string; limit?: string }) => {
+      const limit = wholeNumber('limit', o.limit);
+      const query = { tenant: o.tenant, limit: limit === undefined ? undefined : String(limit) };
+      io.stdout(json(await adminCall(target(o, io), { method: 'GET', template: '/invitations', query })));
     });
   adminCommand(inv, 'revoke', 'revoke an invitation (its deep link stops working)')
     .argument('<id>', 'the invitation id')
@@ -239,20 +248,144 @@ export function addAdminCommands(program: Command, io: CliIO, exit: Exit): void 
     });
 
   const audit = program.command('audit').description('the audit log of a running service (admin API)');
-  adminCommand(audit, 'tail', 'print the newest audit events as JSON lines, oldest first')
+  adminCommand(audit, 'tail', 'print the newest audit events as JSON lines, oldest first; --follow keeps printing new ones')
     .option('--limit <n>', 'how many events', '50')
     .option('--type <type>', 'only events of this type')
     .option('--tenant <id>', 'only events of this tenant')
-    .action(async (o: AdminOptions & { limit: string; type?: string; tenant?: string }) => {
-      const limit = wholeNumber('limit', o.limit);
-      const body = await adminCall(target(o, io), {
-        method: 'GET',
-        template: '/audit',
-        query: { limit: String(limit), type: o.type, tenant: o.tenant },
-      });
-      const events = listOf(body, 'events');
-      if (!events) return void io.stdout(json(body));
+    .option('-f, --follow', 'keep polling for new events until interrupted (Ctrl-C)')
+    .option('--interval <seconds>', 'seconds between polls with --follow', '2')
+    .action(async (o: AdminOptions & { limit: string; type?: string; tenant?: string; follow?: boolean; interval: string }) => {
+      const limit = wholeNumber('limit', o.limit)!;
+      const interval = wholeNumber('interval', o.interval)!;
+      if (limit < 1 || limit > 1000) throw new CliFailure('--limit must be 1 to 1000', 2);
+      if (interval < 1) throw new CliFailure('--interval must be at least 1 second', 2);
+      const t = target(o, io);
+      const tail = new AuditTail(t, { type: o.type, tenant: o.tenant });
+      const first = await tail.newest(limit, o.follow === true);
+      if (first === null) return;
       // The API answers newest first; a tail reads oldest first, like a log.
-      for (const e of [...events].reverse()) io.stdout(`${JSON.stringify(e)}\n`);
+      for (const e of [...first].reverse()) io.stdout(`${JSON.stringify(e)}\n`);
+      if (!o.follow) return;
+      const signal = (io as CliIO & { signal?: AbortSignal }).signal;
+      while (!signal?.aborted) {
+        await sleep(interval * 1000, signal);
+        if (signal?.aborted) break;
+        try {
+          for (const e of await tail.since()) io.stdout(`${JSON.stringify(e)}\n`);
+        } catch (err) {
+          // A service that restarts or a network hiccup: say so and keep following; anything else ends it.
+          if (!(err instanceof CliFailure) || !/^cannot reach |: 5\d\d /.test(err.message)) throw err;
+          io.stderr(`fedbridge audit tail: ${err.message} (retrying)\n`);
+        }
+      }
     });
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+interface TailEvent {
+  id: string;
+  at: string;
+  type?: string;
+  requestId?: string | null;
+}
+
+/**
+ * `audit tail --follow` (docs/admin-api.md, Audit): each poll asks for the events since the newest
+ * one printed, less a margin for events written late (instances write their audit in batches), and
+ * pages through them with the cursor; events already printed are skipped by id. The tail's own
+ * queries carry a request id of its own and are left out of what it prints.
+ */
+export class AuditTail {
+  /** Events up to this much older than the newest one printed are looked at again. */
+  static readonly LATE_MS = 10_000;
+  private readonly seen = new Map<string, number>();
+  private newestAt = 0;
+  private readonly prefix = `fedbridge-cli-tail-${Math.random().toString(36).slice(2, 10)}`;
+  private calls = 0;
+
+  constructor(
+    private readonly t: Target,
+    private readonly filters: { type?: string; tenant?: string },
+  ) {}
+
+  private async page(query: Record<string, string | undefined>): Promise<{ events: TailEvent[]; nextCursor: string | null } | null> {
+    const body = await adminCall(this.t, {
+      method: 'GET',
+      template: '/audit',
+      query: { ...query, type: this.filters.type, tenant: this.filters.tenant },
+      requestId: `${this.prefix}-${++this.calls}`,
+    });
+    const events = listOf(body, 'events') as TailEvent[] | null;
+    if (!events) return null;
+    const next = (body as { nextCursor?: unknown }).nextCursor;
+    return { events, nextCursor: typeof next === 'string' ? next : null };
+  }
+
+  private mine(e: TailEvent): boolean {
+    return e.type === 'admin.queryAudit' && typeof e.requestId === 'string' && e.requestId.startsWith(`${this.prefix}-`);
+  }
+
+  private remember(events: TailEvent[]): TailEvent[] {
+    const fresh: TailEvent[] = [];
+    for (const e of events) {
+      if (typeof e?.id !== 'string' || this.seen.has(e.id)) continue;
+      const at = Date.parse(e.at);
+      this.seen.set(e.id, Number.isFinite(at) ? at : this.newestAt);
+      if (Number.isFinite(at) && at > this.newestAt) this.newestAt = at;
+      if (!this.mine(e)) fresh.push(e);
+    }
+    for (const [id, at] of this.seen) if (at < this.newestAt - AuditTail.LATE_MS) this.seen.delete(id);
+    return fresh;
+  }
+
+  /**
+   * The newest `limit` events (newest first), or null when the server answered something else.
+   * With `follow`, the older events of the look-back window count as printed, so the first poll
+   * does not print what --limit left out.
+   */
+  async newest(limit: number, follow = false): Promise<TailEvent[] | null> {
+    const p = await this.page({ limit: String(limit) });
+    if (!p) return null;
+    // Printed as the server answered them; remembered for --follow.
+    const shown = p.events;
+    this.remember(p.events);
+    if (follow && this.newestAt > 0) {
+      const upTo = this.newestAt;
+      for (const e of await this.window()) {
+        const at = Date.parse(e.at);
+        if (typeof e?.id === 'string' && Number.isFinite(at) && at <= upTo) this.seen.set(e.id, at);
+      }
+    }
+    return shown;
+  }
+
+  /** Every event of the look-back window (newest first), page by page with the cursor. */
+  private async window(): Promise<TailEvent[]> {
+    const since = String(Math.max(0, this.newestAt - AuditTail.LATE_MS));
+    const all: TailEvent[] = [];
+    let cursor: string | undefined;
+    do {
+      const p = await this.page({ since, limit: '500', cursor });
+      if (!p) break;
+      all.push(...p.events);
+      cursor = p.nextCursor ?? undefined;
+    } while (cursor);
+    return all;
+  }
+
+  /** Events not printed yet, oldest first. */
+  async since(): Promise<TailEvent[]> {
+    return this.remember(await this.window()).reverse();
+  }
 }
