@@ -30,8 +30,8 @@ export function sendPage(ctx: Context, deps: AppDeps, template: string, args: Pa
     tenant: args.tenant,
     demo: deps.config.demo,
     formAction: args.formAction,
-    // A logo uploaded through the admin API, as last seen in the store (docs/branding.md).
-    uploadedLogo: args.tenant ? deps.views.logos.get(args.tenant.id, (id) => deps.store.getLogo(id)) : null,
+    // A logo uploaded through the admin API, as last seen under this tenant snapshot (docs/branding.md).
+    uploadedLogo: args.tenant ? deps.views.logos.get(args.tenant.id, (id) => deps.directory.getLogo(id), deps.directory.current().generation) : null,
     data: { requestId: ctx.state.requestId, ...args.data },
   });
   ctx.status = args.status ?? 200;

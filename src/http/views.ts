@@ -58,11 +58,12 @@ export function uploadedLogoPath(tenantId: string, etag: string): string {
 
 /**
  * Which tenants have a logo uploaded through the admin API, as last seen (tenant id → ETag, or
- * null for none). Pages render synchronously, so they read this; a look older than `maxAgeMs`
- * is renewed in the background (docs/branding.md: an upload shows within seconds).
+ * null for none). Pages render synchronously, so they read this; a look taken under another
+ * tenant snapshot (an upload bumps the generation) or older than `maxAgeMs` is renewed in the
+ * background (docs/branding.md).
  */
 export class UploadedLogos {
-  private readonly seen = new Map<string, { etag: string | null; at: number }>();
+  private readonly seen = new Map<string, { etag: string | null; at: number; generation: number }>();
   private readonly looking = new Set<string>();
 
   constructor(
@@ -70,24 +71,25 @@ export class UploadedLogos {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
-  /** Records what is known now (an upload on this instance, or a look at the store). */
-  note(tenantId: string, etag: string | null): void {
-    this.seen.set(tenantId, { etag, at: this.clock() });
+  /** Records what is known now (an upload on this instance, or a look at the store) under a snapshot generation. */
+  note(tenantId: string, etag: string | null, generation = 0): void {
+    this.seen.set(tenantId, { etag, at: this.clock(), generation });
   }
 
   /**
    * The ETag last seen for the tenant (null: none, undefined: never looked); starts a look with
-   * `lookup` when there was none yet or the last one is older than maxAgeMs. A failed look keeps
-   * what was known.
+   * `lookup` when there was none yet, the last one was taken under another `generation` of the
+   * tenant directory, or it is older than maxAgeMs. A failed look keeps what was known.
    */
-  get(tenantId: string, lookup: (id: string) => Promise<{ etag: string } | null>): string | null | undefined {
+  get(tenantId: string, lookup: (id: string) => Promise<{ etag: string } | null>, generation = 0): string | null | undefined {
     const known = this.seen.get(tenantId);
-    if ((!known || this.clock() - known.at > this.maxAgeMs) && !this.looking.has(tenantId)) {
+    const stale = !known || known.generation !== generation || this.clock() - known.at > this.maxAgeMs;
+    if (stale && !this.looking.has(tenantId)) {
       this.looking.add(tenantId);
       Promise.resolve()
         .then(() => lookup(tenantId))
         .then(
-          (logo) => this.note(tenantId, logo?.etag ?? null),
+          (logo) => this.note(tenantId, logo?.etag ?? null, generation),
           () => undefined,
         )
         .finally(() => this.looking.delete(tenantId));

@@ -84,6 +84,13 @@ beforeAll(async () => {
           policy: { requireHintMatch: false },
           idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', name: 'Ann', passwordHash: hashPasswordSync('pw-pw-pw-pw') }] },
         },
+        {
+          // No logoUrl: its logo is uploaded through the admin API by a test below.
+          id: 'fabrikam',
+          displayName: 'Fabrikam',
+          domains: ['fabrikam.test'],
+          idp: { kind: 'local', users: [{ upn: 'ann@fabrikam.test', passwordHash: hashPasswordSync('pw-pw-pw-pw') }] },
+        },
       ],
     }),
   });
@@ -181,6 +188,27 @@ describe('pixel comparison', () => {
     expect(compare(a, a).diffPixels).toBe(0);
     expect(compare(a, b).diffPixels).toBeGreaterThan(MAX_DIFF_PIXELS);
   });
+});
+
+describe('a logo uploaded through the admin API', () => {
+  it('shows on the tenant\'s pages, loaded from /t/<tenant>/logo under the page\'s CSP', async () => {
+    const png = new PNG({ width: 24, height: 24 });
+    png.data.fill(0x80);
+    await svc.service.deps.directory.setLogo('fabrikam', 'image/png', PNG.sync.write(png));
+    const page = await browser.newPage();
+    const cspErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && /Content Security Policy|logo/i.test(m.text())) cspErrors.push(m.text());
+    });
+    const url = authUrl('/t/fabrikam/auth', APPRU, 'ann@fabrikam.test');
+    await page.goto(url); // this page starts the look at the store; the next ones show the upload
+    await svc.service.deps.views.logos.settled();
+    await page.goto(url);
+    expect(await page.locator('#logo').getAttribute('src')).toMatch(/^\/t\/fabrikam\/logo\?v=/);
+    await page.waitForFunction("(() => { const img = document.querySelector('#logo'); return !!img && img.complete && img.naturalWidth === 24; })()");
+    expect(cspErrors).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');

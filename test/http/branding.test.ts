@@ -136,6 +136,21 @@ describe('UploadedLogos: what the pages know about uploaded logos', () => {
     expect(logos.get('t', lookup)).toBeNull();
   });
 
+  it('a new tenant snapshot (an upload bumps its generation) makes the next page look again at once', async () => {
+    const logos = new UploadedLogos(60_000, () => 0);
+    let etag: string | null = null;
+    const lookup = async () => (etag ? { etag } : null);
+    logos.get('t', lookup, 1);
+    await logos.settled();
+    expect(logos.get('t', lookup, 1)).toBeNull();
+    etag = 'new';
+    await logos.settled();
+    expect(logos.get('t', lookup, 1)).toBeNull(); // same snapshot, look still fresh: no new look
+    expect(logos.get('t', lookup, 2)).toBeNull(); // the page that sees the new snapshot starts the look
+    await logos.settled();
+    expect(logos.get('t', lookup, 2)).toBe('new');
+  });
+
   it('one look at a time per tenant, and a failed look keeps what was known', async () => {
     let now = 0;
     const logos = new UploadedLogos(1000, () => now);
@@ -171,7 +186,8 @@ describe('sendPage passes the uploaded logo from the store to the page', () => {
     const deps = {
       views,
       config: { demo: false },
-      store: {
+      directory: {
+        current: () => ({ generation: 1 }),
         getLogo: async (id: string) => {
           asked.push(id);
           return { contentType: 'image/png', bytes: Buffer.alloc(1), etag: 'v7' };
@@ -229,6 +245,23 @@ describe('pages of a running service', () => {
       expect(html).toContain(`--brand: ${DEFAULT_COLOR};`);
       for (const absent of ['<img', '<footer', 'Contoso', 'contoso.test']) expect(html).not.toContain(absent);
     }
+  });
+
+  it('a logo uploaded through the admin API replaces logoUrl on the pages, and the browser may load it (same origin)', async () => {
+    const png = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.alloc(64, 1)]);
+    await svc.service.deps.directory.setLogo('contoso', 'image/png', png);
+    const path = `/t/contoso/auth?appru=${encodeURIComponent(APPRU)}&login_hint=ann%40contoso.test`;
+    await get(path); // the page that starts the look at the store
+    await svc.service.deps.views.logos.settled();
+    const { res, html } = await get(path);
+    const src = /<img src="([^"]+)" alt="" id="logo">/.exec(html)?.[1];
+    expect(src).toMatch(/^\/t\/contoso\/logo\?v=.+/);
+    expect(html).not.toContain('cdn.contoso.test');
+    expect(cspOf(res.headers.get('content-security-policy')!, 'img-src')).toEqual(["'self'", 'data:']);
+    const logo = await fetch(`${svc.url}${src}`);
+    expect(logo.status).toBe(200);
+    expect(logo.headers.get('content-type')).toBe('image/png');
+    expect(Buffer.from(await logo.arrayBuffer()).equals(png)).toBe(true);
   });
 
   it('the password page of the tenant shows every branding element once', async () => {
