@@ -59,3 +59,23 @@ it('a tenant created on A signs in on B; deleting it on A stops sign-ins on B', 
   const still = await signIn(b.url, { appru: APPRU, hint: 'user@contoso.test', user: 'user@contoso.test', password: 'pw-contoso-1' });
   expect(still.token).toBeTruthy();
 }, 120_000);
+
+it('the same domain or id created at once on A and on B: exactly one wins, the other gets 409', async () => {
+  const apiA = await AdminClient.open(a.url);
+  const apiB = await AdminClient.open(b.url);
+  for (const round of [1, 2, 3]) {
+    const [x, y] = await Promise.all([
+      apiA.call('post', '/tenants', { body: localTenant(`race-a${round}`, `race${round}.test`, 'pw-race-1234') }),
+      apiB.call('post', '/tenants', { body: localTenant(`race-b${round}`, `race${round}.test`, 'pw-race-1234') }),
+    ]);
+    expect([x.status, y.status].sort()).toEqual([201, 409]);
+    const [p, q] = await Promise.all([
+      apiA.call('post', '/tenants', { body: localTenant(`same${round}`, `same-a${round}.test`, 'pw-race-1234') }),
+      apiB.call('post', '/tenants', { body: localTenant(`same${round}`, `same-b${round}.test`, 'pw-race-1234') }),
+    ]);
+    expect([p.status, q.status].sort()).toEqual([201, 409]);
+  }
+  const stored = await a.service.deps.store.listTenants();
+  expect(stored.filter((t) => t.id.startsWith('race-'))).toHaveLength(3);
+  expect(stored.filter((t) => t.id.startsWith('same'))).toHaveLength(3);
+}, 120_000);
