@@ -46,9 +46,9 @@ export async function loadTest(url, makeRequest, { ms = 3000, concurrency = 16 }
  * Forks a bench child (`script` beside this file) and resolves, once it reports ready over
  * IPC, to { ...its message, cpu(), stop() }: cpu() asks the child for its CPU microseconds.
  */
-export function forkChild(script, args, { stdio = ['ignore', 'inherit', 'inherit', 'ipc'], name = script } = {}) {
+export function forkChild(script, args, { stdio = ['ignore', 'inherit', 'inherit', 'ipc'], name = script, execArgv: extraArgv = [] } = {}) {
   // BENCH_PROFILE=dir writes a CPU profile of every child there (for finding hot spots).
-  const execArgv = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+  const execArgv = [...extraArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])];
   const child = fork(fileURLToPath(new URL(script, import.meta.url)), args, { stdio, execArgv });
   const ready = new Promise((resolve, reject) => {
     child.once('error', reject);

@@ -1,4 +1,4 @@
-// The local kind (Fedbridge's own password page, scrypt N=16384 r=8 p=1): CPU per complete
+// The local kind (Fedbridge's own password page, scrypt with the parameters password.ts writes): CPU per complete
 // sign-in and password sign-ins per second per core at saturation, and what bounds them.
 // Fedbridge runs in its own child (bench/servers.js, demo config, rate limits off); the parent
 // keeps CONCURRENCY sign-ins in flight (more than the hashing queue runs at once, fewer than
@@ -8,6 +8,10 @@
 import { randomBytes, scryptSync } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { fmt, startChild } from './lib.js';
+import { hashPasswordSync } from '../dist/src/upstreams/local/password.js';
+
+/** scrypt's parameters as Fedbridge writes them (scrypt$N$r$p$salt$hash), read from a fresh hash: never restated here. */
+const [, N, R, P] = hashPasswordSync('bench').split('$').map(Number);
 
 const SIGN_INS = Number(process.env.PASSWORD_BENCH_SIGNINS ?? 120);
 const WARM_UP = 6;
@@ -41,7 +45,7 @@ async function many(base, n) {
 /** CPU ms of one scrypt hash with the local kind's parameters (src/upstreams/local/password.ts). */
 function scryptMs() {
   const salt = randomBytes(16);
-  const opts = { N: 16384, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+  const opts = { N, r: R, p: P, maxmem: 2 * 128 * N * R }; // scrypt needs 128·N·r bytes
   scryptSync('warm-up', salt, 32, opts);
   const before = process.cpuUsage();
   for (let i = 0; i < 10; i++) scryptSync(PASSWORD, salt, 32, opts);
@@ -70,7 +74,7 @@ export async function run() {
     ratio: r.perCore,
     lines: [
       `${SIGN_INS} sign-ins (password page + POST), ${CONCURRENCY} at a time, demo service, log at info`,
-      `CPU per sign-in                  ${fmt(r.cpuMs)} ms   (one scrypt N=16384 r=8 p=1 alone: ${fmt(hashMs)} ms, measured in the parent)`,
+      `CPU per sign-in                  ${fmt(r.cpuMs)} ms   (one scrypt N=${N} r=${R} p=${P} alone: ${fmt(hashMs)} ms, measured in the parent)`,
       `sign-ins per CPU-second          ${fmt(r.perCore)}   (= password sign-ins per second per core at saturation)`,
       `sign-ins per second (wall)       ${fmt(r.perSecond)}   (hashing queue: at most 2 hashes at once, so at most 2 cores)`,
       `bound: the scrypt hash (a security setting, not lowered); the rest of the sign-in: ${r.cpuMs - hashMs < 0.05 * r.cpuMs ? 'within measurement noise' : `${fmt(r.cpuMs - hashMs)} ms`}`,

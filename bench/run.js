@@ -7,6 +7,7 @@ modules.push('./password-burst.js'); // issue #7 finding 6
 modules.push('./wstrust-cpu.js'); // issue #8: wstrust CPU per sign-in vs the AD FS fixture
 modules.push('./federation-cpu.js'); // issue #8: saml and wsfed CPU per sign-in vs their IdP fixtures
 modules.push('./password-cpu.js'); // issue #11: local CPU per sign-in, password sign-ins per second per core
+modules.push('./txn-memory.js'); // memory per in-flight sign-in transaction, SQLite and Redis (docs/operations.md, "Capacity")
 const only = process.argv[2];
 let failed = false;
 for (const m of modules) {
