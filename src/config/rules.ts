@@ -137,7 +137,9 @@ export function checkCrossRules(cfg: RulesInput, kinds: readonly string[] | unde
     const kind = t.idp?.kind ?? t.idpKind;
     const available = kinds ?? upstreamKinds;
     if (kind && !available.includes(kind)) {
-      problems.push(`tenants[${i}].idp.kind: ${kind} is not available in this version (available: ${available.join(', ')})`);
+      // Named only when it reads like a kind: the admin API answers this text (never an echo of hostile input).
+      const named = /^[a-z0-9-]{1,32}$/.test(String(kind)) ? String(kind) : 'this kind';
+      problems.push(`tenants[${i}].idp.kind: ${named} is not available in this version (available: ${available.join(', ')})`);
     }
     const idp: IdpConfig | undefined = t.idp;
     // Each kind checks its own keys (src/upstreams/<kind>/); paths are below tenants[i].
