@@ -20,7 +20,6 @@ export const KNOWN_TYPES = [
   'invitation.created',
   'console.signin',
   'console.signin_failed',
-  'console.signin_refused',
   'console.signout',
   'console.invitation_created',
   'console.invitation_revoked',

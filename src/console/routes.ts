@@ -142,7 +142,7 @@ async function signIn(ctx: Context, deps: AppDeps): Promise<void> {
   const now = deps.clock.now();
   const counter = `console:signin:${clientNetwork(ctx.ip)}`;
   if ((await deps.store.hit(counter, MINUTE, now)) > SIGNIN_ATTEMPTS_PER_MINUTE) {
-    auditConsole(ctx, deps, 'signin_refused', { detail: { code: 'too_many_attempts' } });
+    // Logged (by consoleError), not audited: a flood of refusals must not grow the audit log.
     throw tooManyRequests('too_many_attempts', 'too many console sign-ins from this network', Math.ceil((MINUTE - (now % MINUTE)) / 1000));
   }
   const given = field(ctx.request.body, 'token', 1024);

@@ -3,6 +3,8 @@
  * browser without a session, with a wrong token, with a stolen or stale cookie, or on another
  * site's page gets.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, TestClock, type TestService } from '../helpers/service.js';
 import { ADMIN_TOKEN, ConsoleClient, consoleConfig, consoleCookie, startConsoleService } from './helpers.js';
@@ -158,6 +160,27 @@ describe('the admin token', () => {
     } finally {
       await same.close();
       await changed.close();
+    }
+  });
+
+  it('changing admin.token in the file of a running service (hot reload) ends every session', async () => {
+    const own = await startConsoleService();
+    try {
+      const c = new ConsoleClient(own.url);
+      await c.signIn();
+      expect((await c.get('/admin/tenants')).status).toBe(200);
+      const file = join(own.dir, 'config.yaml');
+      writeFileSync(file, readFileSync(file, 'utf8').replace(ADMIN_TOKEN, 'a-new-admin-token-after-rotation'));
+      expect(await own.service.deps.directory.reloadFile()).toEqual({ ok: true });
+      const res = await c.get('/admin/tenants');
+      expect(res.status).toBe(303);
+      expect(res.headers.get('location')).toBe('/admin');
+      // The old token no longer signs in; the new one does.
+      expect((await c.signIn()).status).toBe(401);
+      expect((await c.signIn('a-new-admin-token-after-rotation')).status).toBe(303);
+      expect((await c.get('/admin/tenants')).status).toBe(200);
+    } finally {
+      await own.close();
     }
   });
 
