@@ -46,6 +46,8 @@ function listKeys(deps: AppDeps): z.infer<typeof keyList> {
   };
 }
 
+let rotations: Promise<unknown> = Promise.resolve();
+
 export const keyOperations: AdminOperation[] = [
   {
     operationId: 'listKeys',
@@ -76,9 +78,15 @@ export const keyOperations: AdminOperation[] = [
     },
     async handle(ctx, deps) {
       const cfg = deps.config;
-      const r = await rotateKeys(cfg.keys.dir, cfg.keys.algorithm, keyTiming(cfg), deps.clock.now());
-      // Other instances sharing keys.dir pick the file up by their watch or SIGHUP (docs/operations.md).
-      await deps.keys.reload();
+      // One rotation at a time in this process: two at once would each retire the other's key.
+      const run = rotations.then(async () => {
+        const r = await rotateKeys(cfg.keys.dir, cfg.keys.algorithm, keyTiming(cfg), deps.clock.now());
+        // Other instances sharing keys.dir pick the file up by their watch or SIGHUP (docs/operations.md).
+        await deps.keys.reload();
+        return r;
+      });
+      rotations = run.catch(() => undefined);
+      const r = await run;
       deps.audit.push({ at: deps.clock.now(), type: 'keys.rotated', ip: ctx.ip, requestId: ctx.state.requestId, detail: { kid: r.kid, removed: r.removed } });
       ctx.set('Cache-Control', 'no-store');
       ctx.body = { kid: r.kid, activateAt: new Date(r.activateAt).toISOString(), removed: r.removed, ...listKeys(deps) };
