@@ -33,7 +33,7 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
   try {
     const check = () => upstream.password!({ username, password }, tx);
     // A returning user's address skips the queue of guesses from elsewhere (smart lockout's twin).
-    identity = await (attempt.familiar ? withHashPriority(check) : check());
+    identity = await (attempt.familiar ? withHashPriority(check, attempt.who) : check());
   } catch (err) {
     // No guess was spent when the password was never checked: the hashing queue was full, or the
     // IdP could not be reached (an outage must not use up people's password budgets).

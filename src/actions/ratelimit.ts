@@ -96,6 +96,8 @@ const userKey = (tenantId: string, username: string) =>
 export interface PasswordAttempt {
   /** Comes from an address where this user signed in before (its hash may go first). */
   readonly familiar: boolean;
+  /** Whose attempt: the per-user budget's key and the client network (the hashing queue caps each in its priority lane). */
+  readonly who: { user: string; network: string };
   /** The password was right: give the slots back and remember this address as familiar. */
   succeeded(): Promise<void>;
   /**
@@ -136,6 +138,7 @@ export async function reservePasswordAttempt(deps: AppDeps, tenantId: string, us
   }
   return {
     familiar,
+    who: { user: subject, network: net },
     async succeeded() {
       await give(taken);
       if (familiarDays > 0) await deps.store.rememberAddress(subject, net, now + familiarDays * DAY, now);
