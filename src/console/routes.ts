@@ -41,6 +41,9 @@ const formBody = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 export const SIGNIN_ATTEMPTS_PER_MINUTE = 10;
 const MINUTE = 60_000;
 
+/** /admin and below, except /admin/api (the admin API answers JSON there). */
+const OTHER_CONSOLE_PATHS = /^\/admin(?:\/(?!api(?:\/|$)).*)?$/;
+
 export type ConsoleHandler = (ctx: Context, deps: AppDeps) => Promise<void> | void;
 
 export function registerConsole(router: Router, deps: AppDeps): void {
@@ -64,6 +67,10 @@ export function registerConsole(router: Router, deps: AppDeps): void {
   router.get('/admin/invitations', guard, session, h(invitationsPage));
   router.post('/admin/invitations', ...post(createInvitationPost));
   router.post('/admin/invitations/:id/revoke', ...post(revokeInvitationPost));
+  // Any other /admin address (not the API's) is a console 404 page, not the API's JSON.
+  router.all(OTHER_CONSOLE_PATHS, guard, () => {
+    throw notFound('not_found', 'no such console page');
+  });
 }
 
 const secureCookies = (deps: AppDeps) => consoleView(deps).config.server.publicUrl.startsWith('https:');

@@ -114,6 +114,18 @@ describe('branding preview', () => {
     expect(/<tr id="tenant-initech">([\s\S]*?)<\/tr>/.exec(list)![1]).toContain('Admin API (store)');
   });
 
+  it('any other console address is a 404 page; the admin API keeps its JSON', async () => {
+    for (const path of ['/admin/nope', '/admin/tenants/acme', '/admin/tenants/acme/branding/x']) {
+      const res = await c.get(path);
+      expect(res.status, path).toBe(404);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/html/);
+      expect(await res.text(), path).toContain('<code>not_found</code>');
+    }
+    const api = await c.get('/admin/api/v1/nope');
+    expect(api.status).toBe(404);
+    expect(api.headers.get('content-type')).toMatch(/^application\/json/);
+  });
+
   it('an unknown tenant is a 404 page, not JSON', async () => {
     const res = await c.get('/admin/tenants/nope/branding');
     expect(res.status).toBe(404);
