@@ -101,7 +101,12 @@ export function openApiDocument(ops: readonly AdminOperation[], publicUrl: strin
       };
     }
     if (op.params || op.query || op.body) {
-      responses['400'] ??= { description: 'Invalid request: every problem with its path', content: jsonContent(ref('ValidationError')) };
+      const own = responses['400'] as { description: string; content?: Record<string, { schema: Json }> } | undefined;
+      const ownJson = own?.content?.['application/json']?.schema;
+      // An operation's own 400 (a refusal of its handler) comes besides the validation 400.
+      responses['400'] = ownJson
+        ? { description: `${own!.description}; or invalid request: every problem with its path`, content: jsonContent({ anyOf: [ownJson, ref('ValidationError')] }) }
+        : { description: 'Invalid request: every problem with its path', content: jsonContent(ref('ValidationError')) };
     }
     responses['401'] = {
       description: 'Missing, wrong or malformed admin token (no detail)',
