@@ -3,8 +3,9 @@
  * the file. Settings the running process cannot change keep their running values and are
  * logged as needing a restart.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { dirname } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Config } from '../config/load.js';
 
@@ -31,18 +32,29 @@ export function pinRestartSettings(running: Config, next: Config): { config: Con
 }
 
 /**
- * Calls `onChange` once the file has been quiet for `debounceMs` after a change. The folder is
- * watched, not the file: editors and config management replace a file by renaming a new one
- * over it, which a watch on the old file would miss.
+ * Calls `onChange` when the file's content has changed, once things have been quiet for
+ * `debounceMs`. The folder is watched, not the file, and any event there makes it look at the
+ * content again: editors and config management replace a file by renaming a new one over it, and
+ * Kubernetes swaps a `..data` symlink beside a symlinked file; a watch on the file itself would miss
+ * both. A write that leaves the content as it was (or another file of the folder) calls nothing.
  */
 export function watchConfigFile(file: string, onChange: () => void, debounceMs = 300): { close(): void } {
-  const name = basename(file);
+  const digest = (): string | null => {
+    try {
+      return createHash('sha256').update(readFileSync(file)).digest('hex');
+    } catch {
+      return null; // gone for a moment (mid-rename): look again at the next event
+    }
+  };
+  let last = digest();
   let timer: NodeJS.Timeout | null = null;
-  let watcher: FSWatcher | null = watch(dirname(file), { persistent: false }, (_event, changed) => {
-    if (changed !== null && changed.toString() !== name) return;
+  let watcher: FSWatcher | null = watch(dirname(file), { persistent: false }, () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
       timer = null;
+      const now = digest();
+      if (now === null || now === last) return;
+      last = now;
       onChange();
     }, debounceMs);
     timer.unref();

@@ -4,7 +4,8 @@
  * and the running configuration stays; restart-only settings keep their running values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hiddenValue, signIn } from '../helpers/html.js';
 import { watchConfigFile } from '../../src/tenants/reload.js';
@@ -111,12 +112,13 @@ describe('reloadFile', () => {
 });
 
 describe('watchConfigFile', () => {
-  it('calls back after the file is written and after it is replaced by a rename, not for other files', async () => {
+  it('calls back when the content changes (written, or replaced by a rename), not for other files or the same content', async () => {
     let calls = 0;
     const w = watchConfigFile(svc.file, () => calls++, 100);
     try {
       writeFileSync(join(svc.dir, 'unrelated.txt'), 'x');
-      await new Promise((r) => setTimeout(r, 500));
+      writeFileSync(svc.file, readFileSync(svc.file)); // touched, not changed
+      await new Promise((r) => setTimeout(r, 600));
       expect(calls).toBe(0);
       for (let i = 0; i < 5; i++) writeFileSync(svc.file, `# edit ${i}\n`);
       expect(await eventually(async () => calls >= 1, 10_000)).toBe(true);
@@ -128,6 +130,29 @@ describe('watchConfigFile', () => {
       expect(await eventually(async () => calls > before, 10_000)).toBe(true);
     } finally {
       w.close();
+    }
+  }, 30_000);
+
+  it('sees a Kubernetes-style update: the file is a symlink through ..data, and ..data is swapped', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'fedbridge-k8s-'));
+    try {
+      mkdirSync(join(root, 'v1'));
+      mkdirSync(join(root, 'v2'));
+      writeFileSync(join(root, 'v1', 'config.yaml'), '# v1\n');
+      writeFileSync(join(root, 'v2', 'config.yaml'), '# v2\n');
+      symlinkSync('v1', join(root, '..data'));
+      symlinkSync(join('..data', 'config.yaml'), join(root, 'config.yaml'));
+      let calls = 0;
+      const w = watchConfigFile(join(root, 'config.yaml'), () => calls++, 100);
+      try {
+        symlinkSync('v2', join(root, '..data_tmp'));
+        renameSync(join(root, '..data_tmp'), join(root, '..data'));
+        expect(await eventually(async () => calls >= 1, 10_000)).toBe(true);
+      } finally {
+        w.close();
+      }
+    } finally {
+      rmSync(root, { recursive: true, force: true });
     }
   }, 30_000);
 });
