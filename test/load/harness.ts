@@ -184,7 +184,7 @@ async function startIdp(port: number, redirectUri: string): Promise<{ idp: TestP
 }
 
 /** The config both instances load (publicUrl is the same: the address behind the load balancer). */
-export function fileFor(o: { publicUrl: string; issuer: string; redisUrl: string; keysDir: string; extra?: Record<string, unknown> }) {
+export function fileFor(o: { publicUrl: string; issuer: string; redisUrl: string; keysDir: string; extra?: Record<string, unknown>; idpTimeoutMs?: number }) {
   return {
     server: { publicUrl: o.publicUrl, trustProxy: true },
     store: { kind: 'redis', url: o.redisUrl },
@@ -197,7 +197,7 @@ export function fileFor(o: { publicUrl: string; issuer: string; redisUrl: string
         id: 'contoso',
         displayName: 'Contoso',
         domains: ['contoso.com'],
-        idp: { kind: 'oidc', issuer: o.issuer, clientId: 'fb-load', clientSecret: SECRET, tokenEndpointAuthMethod: 'client_secret_basic', scopes: ['openid', 'profile', 'email'], timeoutMs: 3000 },
+        idp: { kind: 'oidc', issuer: o.issuer, clientId: 'fb-load', clientSecret: SECRET, tokenEndpointAuthMethod: 'client_secret_basic', scopes: ['openid', 'profile', 'email'], timeoutMs: o.idpTimeoutMs ?? 3000 },
       },
     ],
     ...o.extra,
@@ -310,14 +310,18 @@ export interface Rig {
   close(): Promise<void>;
 }
 
-export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; children?: boolean } = {}): Promise<Rig> {
+/**
+ * `idpTimeoutMs`: the IdP deadline (default 3000 ms, so the fault tests' frozen IdP ends in a 504
+ * quickly; the load test uses the config default, 10 s: a busy test IdP is not a dead one).
+ */
+export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; children?: boolean; idpTimeoutMs?: number } = {}): Promise<Rig> {
   if (opts.children) return startChildRig(opts);
   const redis = await startRedis({ args: opts.redisArgs });
   const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
   const idpPort = await freePort();
   const issuer = `http://127.0.0.1:${idpPort}`;
   const log = new AccessLog();
-  const file = (publicUrl = 'http://127.0.0.1:{{PORT}}') => fileFor({ publicUrl, issuer, redisUrl: redis.url, keysDir, extra: opts.extra });
+  const file = (publicUrl = 'http://127.0.0.1:{{PORT}}') => fileFor({ publicUrl, issuer, redisUrl: redis.url, keysDir, extra: opts.extra, idpTimeoutMs: opts.idpTimeoutMs });
   const a = await startService({ file: file(), log: log.logger('A'), clock: realClock() });
   const publicUrl = a.url;
   const b = await startService({ file: file(publicUrl), log: log.logger('B'), clock: realClock() });
@@ -347,7 +351,7 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
 }
 
 /** The rig with both instances as child processes (`fedbridge serve`), each with its own RSS and CPU. */
-async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown> }): Promise<Rig> {
+async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; idpTimeoutMs?: number }): Promise<Rig> {
   const redis = await startRedis({ args: opts.redisArgs });
   const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
   const idpPort = await freePort();
@@ -355,7 +359,7 @@ async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string
   const log = new AccessLog();
   const portA = await freePort();
   const publicUrl = `http://127.0.0.1:${portA}`;
-  const file = (url = publicUrl) => fileFor({ publicUrl: url, issuer, redisUrl: redis.url, keysDir, extra: opts.extra });
+  const file = (url = publicUrl) => fileFor({ publicUrl: url, issuer, redisUrl: redis.url, keysDir, extra: opts.extra, idpTimeoutMs: opts.idpTimeoutMs });
   const started: FedbridgeChild[] = [];
   try {
     started.push(await FedbridgeChild.start({ config: file(), port: portA, log, inst: 'A' }));

@@ -2,25 +2,46 @@
  * Load (issue #11): sign-ins through the real oidc-provider against two instances sharing one
  * Redis, each window starting at one instance and calling back at the other. Ramps concurrency
  * and reports where p99 stays under 5 s; then a burst of concurrent windows (500, short: 100)
- * must lose nothing, issue no jti twice and fail only with a clear page and Retry-After; then
+ * must lose nothing, issue no jti twice and fail only with a clear page and Retry-After (classify
+ * below says exactly which failures are Fedbridge's own); then
  * 50 Enrolls race for one token across both instances: exactly one wins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHORT, drive, enroll, enrollAll, report, serverSteps, startRig, summarize, verifyAll, window, type Rig } from './harness.js';
+import { SHORT, drive, enroll, enrollAll, report, serverSteps, startRig, summarize, verifyAll, window, type Outcome, type Rig } from './harness.js';
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig();
+  rig = await startRig({ idpTimeoutMs: 10_000 });
 });
 afterAll(async () => {
   await rig?.close();
 });
 
-/** What every refusal must be: a 429/503 page with Retry-After, never a 500 or a hang. */
-function expectOnlyClearFailures(s: ReturnType<typeof summarize>) {
-  // Fedbridge's own pages only: the test IdP's pages (its in-memory store evicting sessions
-  // under hundreds of windows) are outside Fedbridge and are reported, not judged.
-  for (const key of Object.keys(s.pages)) if (!key.includes(' at IdP page ')) expect(key).toMatch(/^(429|503) \S+ retry-after=\d+ /);
+type Page = Extract<Outcome, { kind: 'page' }>;
+
+/**
+ * Who each failed window's last page belongs to, exactly:
+ *  - `idp`: the test IdP's own page (`where` is an IdP page): outside Fedbridge, reported;
+ *  - `relayed`: Fedbridge's branded page for an IdP failure (code upstream_*): the IdP failed,
+ *    and under load a retry can always help, so the page must carry Retry-After;
+ *  - `fedbridge`: every other Fedbridge page: Fedbridge's own failure. Only shedding load is
+ *    allowed (429 or 503 with Retry-After); anything else (a 500, a 4xx) fails the burst.
+ * Connection errors and timeouts (`errors`) are not allowed at all.
+ */
+function classify(outs: Outcome[]) {
+  const pages = outs.filter((o): o is Page => o.kind === 'page');
+  const idp = pages.filter((p) => p.where.startsWith('IdP page'));
+  const relayed = pages.filter((p) => !p.where.startsWith('IdP page') && p.code?.startsWith('upstream_'));
+  const fedbridge = pages.filter((p) => !idp.includes(p) && !relayed.includes(p));
+  const key = (p: Page) => `${p.status} ${p.code} retry-after=${p.retryAfter} at ${p.where}`;
+  const count = (ps: Page[]) => ps.reduce<Record<string, number>>((acc, p) => ((acc[key(p)] = (acc[key(p)] ?? 0) + 1), acc), {});
+  return { idp: count(idp), relayed: count(relayed), fedbridge: count(fedbridge), relayedPages: relayed, fedbridgePages: fedbridge };
+}
+
+function expectOnlyClearFailures(outs: Outcome[], s: ReturnType<typeof summarize>) {
+  const c = classify(outs);
+  for (const p of c.fedbridgePages) expect(`${p.status} ${p.code} retry-after=${p.retryAfter}`).toMatch(/^(429|503) \S+ retry-after=\d+$/);
+  for (const p of c.relayedPages) expect(p.retryAfter, `${p.status} ${p.code} at ${p.where}`).toMatch(/^\d+$/);
   expect(s.errors).toEqual({});
 }
 
@@ -45,7 +66,8 @@ describe('two instances, one Redis, windows alternating between them', () => {
       const outs = await drive(rig, { concurrency: c, durationMs, maxWindows: c * 400, timeoutMs: 60_000 });
       const s = summarize(outs);
       const secs = (Date.now() - t0) / 1000;
-      const row = { concurrency: c, windows: s.windows, ok: s.ok, perSecond: Math.round((s.ok / secs) * 10) / 10, p50: s.p50, p99: s.p99, pages: s.pages, errors: s.errors, server: serverSteps(rig.log.since(t0)) };
+      const { idp, relayed, fedbridge } = classify(outs);
+      const row = { concurrency: c, windows: s.windows, ok: s.ok, perSecond: Math.round((s.ok / secs) * 10) / 10, p50: s.p50, p99: s.p99, failures: { fedbridge, relayed, idp }, errors: s.errors, server: serverSteps(rig.log.since(t0)) };
       rows.push(row);
       report(`ramp c=${c} (${durationMs / 1000} s)`, row);
       // A level past the knee may fail (the IdP's own limits); it is reported and ends the ramp.
@@ -70,18 +92,30 @@ describe('two instances, one Redis, windows alternating between them', () => {
     // Acknowledged = the window got a wresult page: its token must enroll, once.
     const enrolled = await enrollAll(rig, s.tokens, 'burst');
     const server = serverSteps(rig.log.since(t0));
-    report(`burst of ${n} windows`, { seconds: secs, windows: s.windows, ok: s.ok, p50: s.p50, p99: s.p99, client: s.client, server, pages: s.pages, errors: s.errors, duplicates: v.duplicates, bad: v.bad, enrolled });
+    const { idp, relayed, fedbridge } = classify(outs);
+    report(`burst of ${n} windows`, { seconds: secs, windows: s.windows, ok: s.ok, p50: s.p50, p99: s.p99, client: s.client, server, failures: { fedbridge, relayed, idp }, errors: s.errors, duplicates: v.duplicates, bad: v.bad, enrolled });
     expect(s.windows).toBe(n);
-    expectOnlyClearFailures(s);
+    expectOnlyClearFailures(outs, s);
     expect(v.bad).toBe(0);
     expect(v.duplicates).toBe(0);
-    expect(enrolled).toEqual({ 'active consumed': s.ok });
-    for (const [path, r] of Object.entries(server)) expect(r.s5xx, path).toBe(0);
+    expect(enrolled).toEqual(s.ok ? { 'active consumed': s.ok } : {});
+    // Every 5xx the instances logged is a page classified above (a relayed IdP failure or a 503
+    // shedding load), never a 500.
+    const pages5xx = outs.filter((o) => o.kind === 'page' && o.status >= 500).length;
+    expect(Object.values(server).reduce((n, r) => n + r.s5xx, 0)).toBe(pages5xx);
+    expect(rig.log.since(t0).filter((l) => l.status === 500)).toEqual([]);
   });
 
   it('50 Enrolls racing for one token across both instances: exactly one winner (several tokens)', async () => {
     const rounds = SHORT ? 5 : 20;
     const tally: Record<string, number>[] = [];
+    // After the burst the test IdP may still be catching up (or its circuit open for a while):
+    // the race needs sign-ins that work again first (bounded wait).
+    const t0 = Date.now();
+    for (let k = 0; k < 60 && Date.now() - t0 < 90_000; k++) {
+      if ((await window(rig, { start: 'A', finish: 'B', user: 0, timeoutMs: 30_000 })).kind === 'token') break;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
     for (let r = 0; r < rounds; r++) {
       const o = await window(rig, { start: r % 2 ? 'A' : 'B', finish: r % 2 ? 'B' : 'A', user: r });
       expect(o.kind).toBe('token');
