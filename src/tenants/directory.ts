@@ -126,7 +126,7 @@ export class Directory implements TenantDirectory {
     const result = await this.store.createTenant({ id: tenant.id, doc: doc as Record<string, unknown>, domains: tenant.domains }, now);
     if (result === 'id_taken') throw conflict('conflict', `tenant id ${tenant.id} is taken`);
     if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, tenant.id) ?? 'a domain of this tenant belongs to another tenant');
-    await this.refresh();
+    await this.refreshAfterWrite();
     return this.entryAfterWrite(tenant, 1, now);
   }
 
@@ -145,21 +145,21 @@ export class Directory implements TenantDirectory {
     const result = await this.store.updateTenant({ id, doc: merged, domains: tenant.domains }, now);
     if (result === 'not_found') throw notFound('unknown_tenant', 'no such tenant');
     if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, id) ?? 'a domain of this tenant belongs to another tenant');
-    await this.refresh();
+    await this.refreshAfterWrite();
     return this.entryAfterWrite(tenant, stored.version + 1, now);
   }
 
   async remove(id: string): Promise<void> {
     this.refuseFileTenant(id);
     if (!(await this.store.deleteTenant(id))) throw notFound('unknown_tenant', 'no such tenant');
-    await this.refresh();
+    await this.refreshAfterWrite();
   }
 
   async setLogo(id: string, contentType: string, bytes: Buffer): Promise<TenantLogo> {
     if (!this.current().tenants.has(id)) throw notFound('unknown_tenant', 'no such tenant');
     const type = checkLogo(contentType, bytes);
     const logo = await this.store.putLogo(id, { contentType: type, bytes });
-    await this.refresh();
+    await this.refreshAfterWrite();
     return logo;
   }
 
@@ -229,6 +229,15 @@ export class Directory implements TenantDirectory {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** The write is stored: a failed look afterwards is the poll's to repeat, not the caller's error. */
+  private async refreshAfterWrite(): Promise<void> {
+    try {
+      await this.refresh();
+    } catch (err) {
+      this.log.warn({ err }, 'tenant stored; this instance picks it up at the next poll');
+    }
+  }
 
   private async poll(): Promise<void> {
     if (this.polling || this.closed) return;

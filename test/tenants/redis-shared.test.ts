@@ -79,3 +79,20 @@ it('the same domain or id created at once on A and on B: exactly one wins, the o
   expect(stored.filter((t) => t.id.startsWith('race-'))).toHaveLength(3);
   expect(stored.filter((t) => t.id.startsWith('same'))).toHaveLength(3);
 }, 120_000);
+
+it('while the store is unreachable the running tenants stay, the failure is logged once, and the poll recovers', async () => {
+  const apiA = await AdminClient.open(a.url);
+  expect((await apiA.call('post', '/tenants', { body: localTenant('outage', 'outage.test', 'pw-outage-12') })).status).toBe(201);
+  expect(await eventually(async () => b.service.deps.directory.current().tenants.has('outage'), 30_000)).toBe(true);
+  const failed = () => b.logs.filter((l) => l.msg === 'store tenants could not be read; keeping the running tenants').length;
+  const snapshot = b.service.deps.directory.current();
+
+  await redis.stop();
+  expect(await eventually(async () => failed() >= 1, 30_000)).toBe(true);
+  await new Promise((r) => setTimeout(r, 2500)); // more polls fail: still one line
+  expect(failed()).toBe(1);
+  expect(b.service.deps.directory.current()).toBe(snapshot);
+
+  await redis.restart();
+  expect(await eventually(async () => b.logs.some((l) => l.msg === 'store tenants readable again'), 60_000)).toBe(true);
+}, 180_000);
