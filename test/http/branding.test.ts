@@ -88,6 +88,12 @@ describe('the view: what a page shows for a tenant and without one', () => {
     expect(html).toContain('&lt;script&gt;');
   });
 
+  it('the window title names the organization, once', () => {
+    expect(render(contoso).html).toContain('<title>Sign in to enroll this device · Contoso Ltd</title>');
+    expect(render(null).html).toContain('<title>Sign in to enroll this device · Fedbridge</title>');
+    expect(render(null, null, 'home').html).toContain('<title>Fedbridge</title>');
+  });
+
   it('the request id on an error page sits in its own element (screenshots hide it)', () => {
     expect(render(null, null, 'error').html).toContain('<span class="request-id">req-1</span>');
   });
