@@ -4,7 +4,7 @@ import type {
   TenantLogo, TenantUpdateResult, Transaction,
 } from './types.js';
 import {
-  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput,
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput, parseStoredJson,
 } from './shared.js';
 import { EPOCH_GROUPS, epochGroup, genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
@@ -638,8 +638,8 @@ export class RedisStore implements Store {
       .sort()
       .map((id) => ({
         id,
-        doc: JSON.parse(docs![id]!) as Record<string, unknown>,
-        domains: JSON.parse(doms![id] ?? '[]') as string[],
+        doc: parseStoredJson<Record<string, unknown>>(docs![id], {}),
+        domains: parseStoredJson<string[]>(doms![id], []),
         version: Number(vers![id]),
         updatedAt: Number(upds![id]),
       }));

@@ -86,5 +86,18 @@ export function checkLogo(logo: Omit<TenantLogo, 'etag'>): void {
   }
 }
 
+/**
+ * A tenant row's JSON as stored. A row that is not JSON (edited by hand, cut short) reads as
+ * `fallback`, so the directory skips that one tenant with a reason (src/tenants/stored.ts)
+ * instead of every read of the tenants failing (docs/admin-api.md "Tenants").
+ */
+export function parseStoredJson<T>(text: string | undefined, fallback: T): T {
+  try {
+    return text === undefined ? fallback : (JSON.parse(text) as T);
+  } catch {
+    return fallback;
+  }
+}
+
 /** A fresh ETag for every upload. */
 export const newEtag = () => randomBytes(12).toString('base64url');

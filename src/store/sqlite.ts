@@ -6,7 +6,7 @@ import type {
   TenantLogo, TenantUpdateResult, Transaction,
 } from './types.js';
 import {
-  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput,
+  auditPageSize, checkLogo, decodeAuditCursor, encodeAuditCursor, listLimit, newEtag, checkTenantInput, parseStoredJson,
 } from './shared.js';
 import { genesisNotBefore, lossNotBefore, newEpochId } from './epoch.js';
 import { storeUnavailable } from './unavailable.js';
@@ -502,8 +502,8 @@ export class SqliteStore implements Store {
     return this.run(() =>
       this.s.listTenants.all().map((r) => ({
         id: r.id,
-        doc: JSON.parse(r.doc) as Record<string, unknown>,
-        domains: JSON.parse(r.domains) as string[],
+        doc: parseStoredJson<Record<string, unknown>>(r.doc, {}),
+        domains: parseStoredJson<string[]>(r.domains, []),
         version: r.version,
         updatedAt: r.updated_at,
       })),
