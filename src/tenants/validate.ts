@@ -2,6 +2,11 @@
  * A tenant document from the admin API or the store, judged like a tenant of the config file
  * (docs/configuration.md): the same schema, placeholders and cross-key rules. Every problem is
  * reported at once, each with its path relative to the tenant (`idp.clientId`, `domains[1]`).
+ *
+ * One rule more than the file has: such a tenant names no file on the server (`idp.metadataFile`,
+ * `idp.spKeyFile`, `idp.spCertFile`, any `idp.…File`). Files on the host are the operator's, set
+ * in the configuration file; through the API they would let an admin client probe the host's files
+ * or sign with a key it found there.
  */
 import type { z } from 'zod';
 import { tenantSchema, type TenantConfig } from '../config/schema.js';
@@ -29,6 +34,13 @@ export function checkTenantDoc(doc: unknown, kinds?: readonly string[]): TenantC
   const parsed = tenantSchema.safeParse(doc);
   if (!parsed.success) {
     for (const issue of parsed.error.issues) if (!placeholderAt.has(formatPath(issue.path))) problems.push(...describe(issue));
+  }
+  if (isRecord(doc.idp)) {
+    for (const key of Object.keys(doc.idp)) {
+      if (/File$/.test(key)) {
+        problems.push(`idp.${key}: files on the server are not accepted through the admin API (use the configuration file, or metadataUrl; the SP key is generated in keys.dir)`);
+      }
+    }
   }
   const view = parsed.success ? parsed.data : partialConfig({ tenants: [doc] }).tenants[0];
   for (const p of checkCrossRules({ tenants: [view], enrollmentServers: [] }, kinds, false)) {

@@ -158,6 +158,13 @@ describe('tenants API', () => {
     expect(rules.status).toBe(400);
     expect(rules.json.errors).toEqual([{ path: 'body.idp.clientSecret', message: 'required for client_secret_basic' }]);
     expect((await api.call('post', '/tenants', { body: [1, 2] })).status).toBe(400);
+    // No file on the server can be named through the API.
+    const files = await api.call('post', '/tenants', {
+      body: { id: 'f1', displayName: 'F', domains: ['f1.test'], idp: { kind: 'saml', metadataFile: '/etc/passwd', spKeyFile: '/etc/ssl/private/host.key', spCertFile: '/etc/ssl/certs/host.pem' } },
+    });
+    expect(files.status).toBe(400);
+    expect(files.json.errors.map((e: { path: string }) => e.path)).toEqual(['body.idp.metadataFile', 'body.idp.spKeyFile', 'body.idp.spCertFile']);
+    expect(files.text).not.toContain('root:');
     // Nothing was created.
     expect((await api.call('get', '/tenants')).json.tenants).toHaveLength(2);
   });
