@@ -27,7 +27,8 @@ export async function submitPassword(ctx: Context, deps: AppDeps): Promise<void>
 
   if (!username || !password) return again('password.missing', 400);
   // Reserved before the hash: concurrent guesses cannot all slip under the limit.
-  const attempt = await reservePasswordAttempt(deps, tenant.id, username, ctx.ip);
+  // One budget per account, however its name is spelt (src/upstreams/wstrust/account.ts).
+  const attempt = await reservePasswordAttempt(deps, tenant.id, upstream.accountKey?.(username) ?? username, ctx.ip);
 
   let identity;
   try {

@@ -48,6 +48,8 @@ export interface Upstream {
   begin(tx: Transaction): Promise<Begin>;
   /** The password page's answer: the identity, or null for wrong credentials (the page asks again). */
   password?(cred: { username: string; password: string }, tx: Transaction): Promise<Identity | null>;
+  /** The name the per-user password budget counts, when one account has several spellings (default: the name as typed). */
+  accountKey?(username: string): string;
   /**
    * Validates what the IdP sent back. Throws FedbridgeError on refusal. The identity's `amr`
    * already says `mfa` when the IdP reported it: policy has no per-kind branch.

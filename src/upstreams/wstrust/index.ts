@@ -19,6 +19,7 @@ import { fetchMetadataText, MetadataSource } from '../metadata.js';
 import { assertionReplayCache } from '../replay.js';
 import { defineKind } from '../types.js';
 import { wstrustSchema } from './config.js';
+import { wstrustAccountKey } from './account.js';
 
 const MAX_STS_ANSWER = 512 * 1024;
 
@@ -53,6 +54,8 @@ export const wstrustKind = defineKind({
       async begin() {
         return { kind: 'password', prompt: 'username' };
       },
+      // CONTOSO\alice and alice@contoso.com share one password budget (./account.ts).
+      accountKey: wstrustAccountKey,
       async password({ username, password }) {
         // Metadata first: without trusted certificates there is no point sending the password.
         await metadata.get();
