@@ -5,6 +5,8 @@
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../http/deps.js';
+import type { StoredAuditEvent } from '../store/types.js';
+import { isFedbridgeError } from '../errors.js';
 import { sendConsolePage } from './pages.js';
 import { consoleView } from './source.js';
 
@@ -28,7 +30,6 @@ export const KNOWN_TYPES = [
 
 const TENANT_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const TYPE = /^[a-z][a-z0-9_]{0,31}(\.[a-z][a-z0-9_]{0,31}){0,3}$/;
-const CURSOR = /^[A-Za-z0-9._:~-]{1,256}$/;
 
 /** A single query value or '' (repeated or absent). */
 function one(q: unknown): string {
@@ -42,15 +43,18 @@ export async function activityPage(ctx: Context, deps: AppDeps): Promise<void> {
   const problems: Record<string, string> = {};
   if (tenant && !TENANT_ID.test(tenant)) problems.tenant = 'not a tenant id';
   if (type && !TYPE.test(type)) problems.type = 'not an event type';
+  if (cursor.length > 256) problems.cursor = 'not a cursor of this page';
+  let page: { events: StoredAuditEvent[]; nextCursor: string | null } = { events: [], nextCursor: null };
+  if (!Object.keys(problems).length) {
+    try {
+      page = await deps.store.queryAudit({ limit: PAGE_SIZE, tenantId: tenant || undefined, type: type || undefined, cursor: cursor || undefined });
+    } catch (err) {
+      // The store judges cursors (garbage, or made for another filter: 400 invalid_request).
+      if (!isFedbridgeError(err) || err.status !== 400 || !cursor) throw err;
+      problems.cursor = 'not a cursor of this page';
+    }
+  }
   const usable = !Object.keys(problems).length;
-  const page = usable
-    ? await deps.store.queryAudit({
-        limit: PAGE_SIZE,
-        tenantId: tenant || undefined,
-        type: type || undefined,
-        cursor: cursor && CURSOR.test(cursor) ? cursor : undefined,
-      })
-    : { events: [], nextCursor: null };
   const events = page.events.map((e) => {
     const d = (e.detail ?? {}) as Record<string, unknown>;
     const reason = [d.code, d.error].find((x) => typeof x === 'string') as string | undefined;

@@ -42,7 +42,7 @@ export class ConsoleClient {
   }
 
   /** A form post as the browser sends it from the console's own page (same-origin headers). */
-  async post(path: string, form: Record<string, string>, headers: Record<string, string> = {}): Promise<Response> {
+  async post(path: string, form: Record<string, string>, headers: Record<string, string | undefined> = {}): Promise<Response> {
     const res = await fetch(`${this.base}${path}`, {
       method: 'POST',
       redirect: 'manual',
@@ -51,7 +51,7 @@ export class ConsoleClient {
         origin: this.base,
         'sec-fetch-site': 'same-origin',
         ...(this.cookie ? { cookie: this.cookie } : {}),
-        ...headers,
+        ...Object.fromEntries(Object.entries(headers).filter((e): e is [string, string] => e[1] !== undefined)),
       },
       body: new URLSearchParams(form),
     });

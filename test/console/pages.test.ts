@@ -171,6 +171,30 @@ describe('activity', () => {
     expect(row).toContain('req-refused-0001');
   });
 
+  it('pages through older events with the store cursor, each event once', async () => {
+    const base = Date.now() - 3_600_000;
+    await svc.service.deps.store.appendAudit(
+      Array.from({ length: 63 }, (_, i) => ({ at: base + i, type: 'test.paging', tenantId: 'acme', requestId: `req-paging-${String(i).padStart(4, '0')}` })),
+    );
+    const ids = (html: string) => [...html.matchAll(/req-paging-\d{4}/g)].map((m) => m[0]);
+    const first = await (await c.get('/admin/activity?type=test.paging')).text();
+    expect(ids(first)).toHaveLength(50);
+    expect(ids(first)[0]).toBe('req-paging-0062');
+    const older = decodeEntities(/<a href="([^"]+)" id="older">/.exec(first)![1]);
+    expect(older).toMatch(/^\/admin\/activity\?type=test\.paging&cursor=/);
+    const second = await (await c.get(older)).text();
+    expect(ids(second)).toHaveLength(13);
+    expect(ids(second).at(-1)).toBe('req-paging-0000');
+    expect(new Set([...ids(first), ...ids(second)]).size).toBe(63);
+    expect(second).not.toContain('id="older"');
+    // A cursor the page did not hand out (garbage, or another filter's) is a clear 400, not a 500.
+    for (const bad of ['garbage', older.split('cursor=')[1] + 'x']) {
+      const res = await c.get(`/admin/activity?type=signin.ok&cursor=${encodeURIComponent(bad)}`);
+      expect(res.status, bad).toBe(400);
+      expect(await res.text()).toContain('cursor is not a cursor of this page');
+    }
+  });
+
   it('refuses a malformed filter with a message, never echoing markup', async () => {
     const res = await c.get(`/admin/activity?tenant=${encodeURIComponent('<b>x</b>')}`);
     expect(res.status).toBe(400);
