@@ -43,6 +43,36 @@ describe('tenants', () => {
   });
 });
 
+describe('tenant health', () => {
+  it('shows an unreachable IdP as failed, with what failed', async () => {
+    const own = await startConsoleService({
+      extra: {
+        tenants: [
+          { id: 'deadidp', displayName: 'Dead IdP', domains: ['dead.test'], idp: { kind: 'oidc', id: 'dead', issuer: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 'dead-idp-secret-0123456789', timeoutMs: 2000 } },
+        ],
+      },
+    });
+    try {
+      const oc = new ConsoleClient(own.url);
+      await oc.signIn();
+      // A test still running after the page's wait shows "still checking"; a later visit has the result.
+      let row = '';
+      for (let i = 0; i < 40; i++) {
+        const html = await (await oc.get('/admin/tenants')).text();
+        row = /<tr id="tenant-deadidp">([\s\S]*?)<\/tr>/.exec(html)![1];
+        if (!row.includes('Still checking')) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(row).toContain('oidc <code>dead</code>');
+      expect(row).toContain('<span class="bad">Problems</span>');
+      expect(row).toMatch(/<span class="bad">Failed:<\/span> discovery/);
+      expect(row).not.toContain('dead-idp-secret');
+    } finally {
+      await own.close();
+    }
+  });
+});
+
 describe('branding preview', () => {
   it('is the real email page with the edited branding, frameable by the console only, its form going nowhere', async () => {
     const q = new URLSearchParams({ primaryColor: '#aa3300', signInText: 'Hello from the preview', supportEmail: 'help@acme.test', defaultLocale: 'de' });
