@@ -183,7 +183,7 @@ describe('markup smuggled into console pages', () => {
       await (await c.get('/admin/activity')).text(),
       await (await c.get(`/admin/activity?type=${encodeURIComponent(XSS)}&tenant=${encodeURIComponent(XSS2)}`)).text(),
       await (await c.get('/admin/invitations')).text(),
-      await (await fetch(`${svc.url}/t/hostile/auth`)).text(),
+      await (await fetch(`${svc.url}/t/hostile/auth?appru=${encodeURIComponent('ms-app://windows.immersivecontrolpanel')}`)).text(),
     ];
     for (const html of pages) {
       expect(html).not.toContain('<img src=x');
@@ -191,8 +191,11 @@ describe('markup smuggled into console pages', () => {
       expect(html).not.toContain('<svg onload');
       expect(html).not.toContain('hostile-secret-0123456789');
     }
-    // The texts are there, escaped.
+    // The texts are there, escaped (the console list, the preview and the real sign-in page).
     expect(pages[1]).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(pages[3]).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(pages[7]).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(pages[7]).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
   });
 });
 
