@@ -82,3 +82,20 @@ describe('a file reload racing a store tenant for one domain', () => {
     expect(owners.map((e) => [e.config.id, e.source])).toEqual([['fileowner', 'file']]);
   });
 });
+
+describe('an admin token changed in the file', () => {
+  it('the old bearer token is refused at once after the reload, the new one works', async () => {
+    const NEW = 'reloaded-admin-token-0123456789abcdef';
+    const before = await fetch(`${svc.url}/admin/api/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(before.status).toBe(200);
+    writeFileSync(svc.file, text({ ...baseFile({ tenants: tenants() }), admin: { token: NEW } }));
+    expect(await svc.service.deps.directory.reloadFile()).toEqual({ ok: true });
+    const old = await fetch(`${svc.url}/admin/api/v1/tenants`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    expect(old.status).toBe(401);
+    const now = await fetch(`${svc.url}/admin/api/v1/tenants`, { headers: { authorization: `Bearer ${NEW}` } });
+    expect(now.status).toBe(200);
+    // The token is never logged, neither the old nor the new.
+    expect(JSON.stringify(svc.logs)).not.toContain(NEW);
+    expect(JSON.stringify(svc.logs)).not.toContain(ADMIN_TOKEN);
+  });
+});
