@@ -112,6 +112,24 @@ describe('hostile tenant rows in a shared Redis store', () => {
     b = await startWithFile(baseFile({ store: { kind: 'redis', url: redis.url }, tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] }), { tenantPollMs: 0 });
     expect(await ids(b)).toEqual(expect.arrayContaining(['contoso', 'alpha', 'beta']));
   }, 60_000);
+
+  it('two instances racing to create tenants with one domain (any case): exactly one wins', async () => {
+    const other = b!;
+    const tries = Array.from({ length: 10 }, (_, i) => create(i % 2 ? a : other, { ...good(`racer${i}`), domains: [i % 3 ? 'Race.Test' : 'race.test', `own${i}.test`] }));
+    const statuses = await Promise.all(tries);
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(9);
+    // The losers claimed nothing: their own domains are free.
+    const winner = statuses.indexOf(201);
+    const loser = winner === 0 ? 1 : 0;
+    expect(await create(a, { ...good(`late${loser}`), domains: [`own${loser}.test`] })).toBe(201);
+    await a.service.deps.directory.refresh();
+    await other.service.deps.directory.refresh();
+    for (const svc of [a, other]) {
+      const owners = [...svc.service.deps.directory.current().tenants.values()].filter((e) => e.config.domains.includes('race.test'));
+      expect(owners.map((e) => e.config.id)).toEqual([`racer${winner}`]);
+    }
+  }, 60_000);
 });
 
 describe('audit filters and cursors are taken literally', () => {
