@@ -224,3 +224,21 @@ describe('a changed admin token', () => {
     expect((await new ConsoleClient(svc.url).signIn('another-admin-token-0123456789abcdef')).status).toBe(303);
   });
 });
+
+describe('guessing the admin token at the console', () => {
+  it('after 10 wrong tokens a minute from one network even the right one is refused (429), and no guess is echoed', async () => {
+    const own = await startConsoleService();
+    try {
+      for (let i = 0; i < 10; i++) {
+        const res = await new ConsoleClient(own.url).signIn(`wrong-guess-${i}-0123456789`);
+        expect(res.status).toBe(401);
+        expect(await res.text()).not.toContain(`wrong-guess-${i}`);
+      }
+      const right = await new ConsoleClient(own.url).signIn();
+      expect(right.status).toBe(429);
+      expect(consoleCookie(right)).toBeNull();
+    } finally {
+      await own.close();
+    }
+  }, 60_000);
+});
