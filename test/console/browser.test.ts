@@ -58,7 +58,6 @@ const activeText = (p: Page) =>
 
 /** Presses Tab until the focused element matches (by id or by its text), as a keyboard user would. */
 async function tabTo(p: Page, want: { id?: string; text?: RegExp }, max = 60): Promise<void> {
-  if (process.env.H4_DEBUG) process.stderr.write(`${new Date().toISOString()} tabTo ${want.id ?? want.text} at ${p.url()}\n`);
   for (let i = 0; i < max; i++) {
     await p.keyboard.press('Tab');
     if (want.id && (await activeId(p)) === want.id) return;
