@@ -11,7 +11,10 @@ import { SHORT, drive, enroll, enrollAll, report, serverSteps, startRig, summari
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig({ idpTimeoutMs: 10_000 });
+  // The instances are child processes (fedbridge serve): this process holds the test IdP and
+  // hundreds of clients, and sharing its event loop with Fedbridge too made every window wait
+  // on all three (codes expiring at the IdP before the callback came through).
+  rig = await startRig({ children: true, idpTimeoutMs: 10_000 });
 });
 afterAll(async () => {
   await rig?.close();
