@@ -95,7 +95,14 @@ describe('signing in', () => {
     expect(cleared).toHaveLength(1);
     expect(cleared[0]).toMatch(/^fb_console=; Path=\/admin; Max-Age=0/);
     const again = await fetch(`${svc.url}/admin/tenants`, { redirect: 'manual', headers: { cookie: stolen } });
-    expect(again.status).toBe(303);
+    expect(again.status).toBe(303);    // Audited: the sign-in and sign-out of one session carry the same session tag, not the id.
+    await svc.service.deps.audit.flush();
+    const [out] = (await svc.service.deps.store.queryAudit({ limit: 1, type: 'console.signout' })).events;
+    const tag = (out.detail as { session: string }).session;
+    expect(tag).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(stolen).not.toContain(tag);
+    const signins = (await svc.service.deps.store.queryAudit({ limit: 100, type: 'console.signin' })).events;
+    expect(signins.filter((e) => (e.detail as { session: string }).session === tag)).toHaveLength(1);
   });
 
   it('too many sign-in attempts from one network are refused (429), even with the right token', async () => {
