@@ -47,6 +47,22 @@ export function installFastPath(app: Koa, deps: AppDeps, lifecycle: Lifecycle): 
   };
 }
 
+/**
+ * Sets a header in a flat [name, value, …] list as node:http's setHeader does (which Koa's
+ * ctx.set calls): a name set again keeps its place and takes the new value.
+ */
+function setHeader(list: string[], name: string, value: string): void {
+  const key = name.toLowerCase();
+  for (let i = 0; i < list.length; i += 2) {
+    if (list[i].toLowerCase() === key) {
+      list[i] = name;
+      list[i + 1] = value;
+      return;
+    }
+  }
+  list.push(name, value);
+}
+
 /** The lean listener for `POST /introspect` alone (exported for the differential test). */
 export function introspectListener(app: Koa, deps: AppDeps, lifecycle: Lifecycle): RequestListener {
   // The same access logger as src/http/middleware.ts accessLog(): its fields are fixed and safe.
@@ -73,12 +89,13 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
 
   // Response headers, in the order Koa's stack sets them (the answer then the middleware).
   const headers: string[] = ['X-Request-Id', requestId];
+  const set = (name: string, value: string) => setHeader(headers, name, value);
   const io = {
     get: (name: string) => {
       const v = req.headers[name.toLowerCase()];
       return typeof v === 'string' ? v : '';
     },
-    set: (name: string, value: string) => void headers.push(name, value),
+    set,
   };
   let status = 200;
   let body: string;
@@ -92,15 +109,17 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
     if (err.status >= 500) deps.log.error({ ...logFields, err: raw }, 'request failed');
     else deps.log.warn(logFields, 'request refused');
     status = err.status;
-    if (err.retryAfter !== undefined) headers.push('Retry-After', String(err.retryAfter));
-    headers.push('Cache-Control', 'no-store');
+    if (err.retryAfter !== undefined) set('Retry-After', String(err.retryAfter));
+    set('Cache-Control', 'no-store');
     body = JSON.stringify({ error: err.code, error_description: err.expose ? err.message : 'internal error' });
   }
-  headers.push('Content-Type', 'application/json; charset=utf-8');
+  set('Content-Type', 'application/json; charset=utf-8');
   // The drain gate: decided when the answer leaves, so a request begun before the signal ends its connection too.
-  if (lifecycle.draining) headers.push('Connection', 'close');
-  headers.push('X-Content-Type-Options', 'nosniff', 'X-Frame-Options', 'DENY', 'Referrer-Policy', 'no-referrer');
-  if (kreq.protocol === 'https') headers.push('Strict-Transport-Security', 'max-age=31536000');
+  if (lifecycle.draining) set('Connection', 'close');
+  set('X-Content-Type-Options', 'nosniff');
+  set('X-Frame-Options', 'DENY');
+  set('Referrer-Policy', 'no-referrer');
+  if (kreq.protocol === 'https') set('Strict-Transport-Security', 'max-age=31536000');
 
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   deps.metrics.httpDuration.observe({ route: ROUTE, method: 'POST', status: String(status) }, ms / 1000);
@@ -112,7 +131,7 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
     res.end();
     return;
   }
-  headers.push('Content-Length', String(Buffer.byteLength(body)));
+  set('Content-Length', String(Buffer.byteLength(body)));
   res.writeHead(status, headers);
   res.end(body);
 }

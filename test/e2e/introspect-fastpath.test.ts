@@ -6,7 +6,7 @@
  * access-log and refusal lines and the metrics; the fast path must really answer the exact route
  * (Koa's middleware never sees it) and leave every other spelling of it to Koa.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createServer, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import Koa from 'koa';
@@ -200,6 +200,8 @@ const variants: Array<[string, (t: string) => Req]> = [
   ['a long query string', (t) => ({ path: `/introspect?${'q'.repeat(5000)}`, headers: withAuth({ 'Content-Type': 'application/json' }), body: JSON.stringify({ token: t }) })],
 ];
 
+const byCase = (name: string) => corpus.find(([c]) => c === name)![1];
+
 let n = 0;
 const rid = () => `fastpath-test-${String(++n).padStart(6, '0')}`; // one length: pages quote it
 const logLines = () => lines.map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -307,6 +309,26 @@ describe('POST /introspect: the fast path answers as Koa does', () => {
     expect(cf).toEqual(ck);
     expect(cf.statusLine).toBe('HTTP/1.1 400 Bad Request');
     expect(koaSaw.length).toBe(before);
+  });
+
+  it('a failure after the answer was under way: the same 500, Cache-Control once and in its place, no detail', async () => {
+    // The refusal's audit event fails (once per listener): an internal error, after Cache-Control was set.
+    const spy = vi.spyOn(svc.service.deps.audit, 'push').mockImplementation(() => {
+      throw new Error('audit queue on fire at /var/lib/secret');
+    });
+    try {
+      const { k, f, ck, cf } = await both(byCase('garbage as the token'));
+      expect(cf).toEqual(ck);
+      expect(f.statusLine).toBe('HTTP/1.1 500 Internal Server Error');
+      expect(JSON.parse(f.body)).toEqual({ error: 'server_error', error_description: 'internal error' });
+      expect(f.headers.filter(([name]) => name.toLowerCase() === 'cache-control')).toEqual([['Cache-Control', 'no-store']]);
+      const failed = (a: Answer) => logLines().filter((l) => l.reqId === a.headers.find(([key]) => key === 'X-Request-Id')![1] && l.msg === 'request failed');
+      expect(failed(f)).toHaveLength(1);
+      expect(failed(f)[0]).toMatchObject({ code: 'server_error', status: 500, detail: 'audit queue on fire at /var/lib/secret' });
+      expect(failed(k)[0]).toMatchObject({ code: 'server_error', status: 500, detail: 'audit queue on fire at /var/lib/secret' });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('while draining, the answer closes its connection on both', async () => {
