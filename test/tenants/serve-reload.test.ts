@@ -20,11 +20,11 @@ let child: ChildProcess | null = null;
 beforeAll(async () => {
   PKG = await buildPrivatePackage('fedbridge-reload-pkg-');
   dir = mkdtempSync(join(tmpdir(), 'fedbridge-serve-reload-'));
-}, 180_000);
+}, 400_000);
 afterAll(() => {
   if (child && child.exitCode === null) child.kill('SIGKILL');
-  rmSync(PKG, { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
+  if (PKG) rmSync(PKG, { recursive: true, force: true });
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 it('reloads on a file change and on SIGHUP, refuses a bad file, and still stops on SIGTERM', async () => {
