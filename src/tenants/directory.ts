@@ -320,7 +320,7 @@ export class Directory implements TenantDirectory {
   }
 
   private entryAfterWrite(tenant: TenantConfig, version: number, now: number): TenantEntry {
-    // Another instance may have changed it again already; what this write stored is what it returns.
+    // As now served; when this instance could not look yet (store hiccup), as this write stored it.
     return this.current().tenants.get(tenant.id) ?? { config: tenant, source: 'store', version, updatedAt: now };
   }
 
