@@ -25,6 +25,8 @@ import { openApiDocument } from './openapi.js';
 
 export const ADMIN_BASE = '/admin/api/v1';
 export const JSON_BODY_LIMIT = 16 * 1024;
+/** How much of a raw body over its limit is read and dropped before answering 413. */
+const DRAIN_BYTES = 4 * 1024 * 1024;
 
 /** The whole table, in the order the document lists it. */
 export function adminOperations(): AdminOperation[] {
@@ -85,27 +87,34 @@ async function readBodyFor(op: AdminOperation, ctx: Context): Promise<{ body: un
   return { body: ctx.request.body };
 }
 
+/**
+ * A raw body of at most `maxBytes`. Over the limit nothing more is kept, but the rest is read and
+ * dropped (up to DRAIN_BYTES) before the 413 goes out, so the client, which is still sending,
+ * gets the answer rather than a reset connection. The caller is authenticated by then.
+ */
 function readRaw(ctx: Context, maxBytes: number, code: ErrorCode = 'request_too_large'): Promise<Buffer> {
-  const declared = Number(ctx.get('content-length'));
   const tooLarge = () => new FedbridgeError(413, code, `the body is over ${maxBytes} bytes`);
-  if (Number.isFinite(declared) && declared > maxBytes) return Promise.reject(tooLarge());
+  const drainLimit = maxBytes + DRAIN_BYTES;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number(ctx.get('content-length')) > maxBytes;
     const req = ctx.req;
     const done = (err: Error | null, value?: Buffer) => {
       req.off('data', onData).off('end', onEnd).off('error', onError);
-      if (err) {
-        req.resume(); // drain without keeping anything
-        reject(err);
-      } else resolve(value!);
+      if (err) reject(err);
+      else resolve(value!);
     };
     const onData = (c: Buffer) => {
       size += c.length;
-      if (size > maxBytes) done(tooLarge());
-      else chunks.push(c);
+      if (size > maxBytes) over = true;
+      if (over) {
+        chunks.length = 0;
+        // Past this, stop reading: the connection closes after the answer.
+        if (size > drainLimit) done(tooLarge());
+      } else chunks.push(c);
     };
-    const onEnd = () => done(null, Buffer.concat(chunks));
+    const onEnd = () => (over ? done(tooLarge()) : done(null, Buffer.concat(chunks)));
     const onError = () => done(new FedbridgeError(400, 'invalid_request', 'the body could not be read'));
     req.on('data', onData).on('end', onEnd).on('error', onError);
   });
