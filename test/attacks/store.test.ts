@@ -33,6 +33,12 @@ const HOSTILE: Array<[string, string, string]> = [
   ['takes-file', JSON.stringify({ ...good('takes-file'), domains: ['contoso.test'] }), '["contoso.test"]'],
   ['proto', '{"__proto__":{"polluted":1},"id":"proto","displayName":"P","domains":["proto.test"],"idp":{"kind":"oidc","issuer":"https://i.test","clientId":"c"}}', '["proto.test"]'],
   ['bad-domains', JSON.stringify(good('bad-domains')), '{not json'],
+  // A file on the host (here the SP key and certificate) is the config file's alone (src/tenants/validate.ts).
+  [
+    'host-file',
+    JSON.stringify({ id: 'host-file', displayName: 'H', domains: ['hostfile.test'], idp: { kind: 'saml', metadataUrl: 'https://idp.hostfile.test/md', spKeyFile: '/etc/hostname', spCertFile: '/etc/hostname' } }),
+    '["hostfile.test"]',
+  ],
 ];
 
 describe('hostile tenant rows in a shared SQLite store', () => {
@@ -71,6 +77,7 @@ describe('hostile tenant rows in a shared SQLite store', () => {
     b = await startWithFile(baseFile({ store: { kind: 'sqlite', path: join(a.dir, 'db.sqlite') }, tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] }), { tenantPollMs: 0 });
     expect(await ids(b)).toEqual(expect.arrayContaining(['contoso', 'alpha', 'beta']));
     expect(b.logs.some((l) => String(l.msg).includes('store tenant broken-json skipped'))).toBe(true);
+    expect(b.logs.some((l) => String(l.msg).includes('store tenant host-file skipped') && String(l.msg).includes('idp.spKeyFile: files on the server'))).toBe(true);
   }, 60_000);
 });
 
