@@ -1,5 +1,5 @@
 /**
- * The admin commands (issue #10, contract §1) against a running service's admin API, and
+ * The admin commands (issue #10, README "Operating it") against a running service's admin API, and
  * against a stand-in server for what the service does not offer (yet): a 404 from an endpoint
  * the server's OpenAPI document does not list is "not available on this server", exit 2.
  */

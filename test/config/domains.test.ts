@@ -1,4 +1,4 @@
-/** How tenant domains and user names are compared (contract §2: case-insensitively, without a trailing dot). */
+/** How tenant domains and user names are compared (README "The sign-in flow": case-insensitively, without a trailing dot). */
 import { describe, expect, it } from 'vitest';
 import { domainOf, sameUser } from '../../src/config/domains.js';
 

@@ -1,4 +1,4 @@
-/** `store` in the config file (contract §2): one Redis, Sentinel or Cluster, each checked with its path. */
+/** `store` in the config file (docs/operations.md "Choosing a store"): one Redis, Sentinel or Cluster, each checked with its path. */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,7 +27,7 @@ function problems(store: unknown): string[] {
   throw new Error('the configuration was accepted');
 }
 
-it('accepts one server, Sentinel and Cluster in the contract §2 shapes', () => {
+it('accepts one server, Sentinel and Cluster in the shapes of docs/operations.md', () => {
   expect(load({ kind: 'redis', url: 'redis://127.0.0.1:6379' }).store).toEqual({ kind: 'redis', url: 'redis://127.0.0.1:6379' });
   expect(load({ kind: 'redis', sentinels: ['10.0.0.1:26379', '[::1]:26379'], name: 'mymaster', password: '${REDIS_PW}' }, { REDIS_PW: 'pw' }).store)
     .toEqual({ kind: 'redis', sentinels: ['10.0.0.1:26379', '[::1]:26379'], name: 'mymaster', password: 'pw' });

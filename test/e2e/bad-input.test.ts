@@ -1,5 +1,5 @@
 /**
- * Attacks on the auth window (contract §3): every hostile or broken request ends on a
+ * Attacks on the auth window (README "The sign-in flow"): every hostile or broken request ends on a
  * branded 4xx page with `Cache-Control: no-store` and a CSP, never a 5xx, a stack trace,
  * a redirect, a form carrying a token, or a transaction left in the store.
  */

@@ -1,4 +1,4 @@
-/** The reference Discovery.svc over real HTTP (contract §3). */
+/** The reference Discovery.svc over real HTTP (docs/enrollment-server.md "1. Discovery"). */
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Tenants are bound (issue #7, finding 2; contract §2), against a real service over HTTP:
+ * Tenants are bound (issue #7, finding 2; README "The sign-in flow"), against a real service over HTTP:
  *  (a) a transaction whose organization is known (fixed by /t/:tenant/auth, found from
  *      login_hint, or from an invitation) cannot be moved to another one by posting /auth/email;
  *  (b) the signed-in UPN's domain must be one of the tenant's domains, for every upstream

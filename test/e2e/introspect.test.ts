@@ -99,7 +99,7 @@ describe('replay rule', () => {
     expect((await introspect({ token: buildEnrollEnvelope({ token: t, deviceId: 'DEV-B' }) })).json).toEqual(
       expect.objectContaining({ active: false, error: 'replayed' }),
     );
-    // Contract §3: GetPolicies stays valid after consumption (a retrying device repeats it first).
+    // docs/enrollment-server.md: GetPolicies stays valid after consumption (a retrying device repeats it first).
     expect((await introspect({ token: buildGetPoliciesEnvelope({ token: t }) })).json).toMatchObject({ active: true, message: 'GetPolicies', replay: 'retry' });
     expect((await introspect({ token: t })).json).toMatchObject({ active: false, error: 'replayed' });
   });

@@ -1,5 +1,5 @@
 /**
- * The `saml` upstream kind end to end (issue #8 §2, contract §2/§3): a real Fedbridge service
+ * The `saml` upstream kind end to end (issue #8 §2, docs/adfs.md, docs/upstreams.md): a real Fedbridge service
  * with tenants of kind `saml`, against samlify as IdP (test/helpers/samlify-idp.ts) and Debian's
  * SimpleSAMLphp, driven over HTTP as the device window would: /auth → 302 to the IdP with
  * SAMLRequest + RelayState → the IdP's auto-POST form → POST /saml/<tenant>/acs → the wresult
@@ -208,7 +208,7 @@ describe('saml sign-in through samlify', () => {
 
     const c = await atIdp('alice@contoso.com', { user: { ...ALICE, attributes: { ...ALICE.attributes, [SSP_CLAIMS.email]: ['alice.smith@contoso.com'], [SSP_CLAIMS.name]: ['Alice Smith'] } } });
     expect(c.acs).toBe(`${svc.url}/saml/contoso/acs`);
-    // samlify signed only the Assertion (contract §2: a signed Assertion in an unsigned Response).
+    // samlify signed only the Assertion (docs/adfs.md: a signed Assertion in an unsigned Response).
     const answer = dom(decode(c.samlResponse));
     expect(childrenNamed(answer.documentElement!, NS.ds, 'Signature')).toHaveLength(0);
     const assertion = assertionOf(answer);

@@ -57,7 +57,7 @@ describe('Redis restarted empty under a running service', () => {
       expect(await enroll(svc, t, `other-${i}`)).toMatchObject({ active: false, error: 'replayed' });
       expect(await enroll(svc, t, `D${i}`)).toMatchObject({ active: false, error: 'replayed' });
     }
-    // GetPolicies grants nothing and stays valid (contract §3).
+    // GetPolicies grants nothing and stays valid (docs/enrollment-server.md).
     expect(await ask(svc, buildGetPoliciesEnvelope({ token: tokens[0]! }))).toMatchObject({ active: true });
     // A sign-in past the clock-skew margin enrolls as usual.
     svc.clock.advance(6000);

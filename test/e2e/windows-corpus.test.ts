@@ -2,7 +2,7 @@
  * Issue #9: the Windows message corpus (test/fixtures/windows/PROVENANCE.md) replayed against a
  * running service: Discover through Discovery.svc; GetPolicies and Enroll through /introspect
  * with a real Fedbridge token in place of theirs, and through fedbridge/verify with the service's
- * published keys; every message's hostile variants; and the retry rule of contract §3.
+ * published keys; every message's hostile variants; and the retry rule of docs/enrollment-server.md.
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -159,7 +159,7 @@ describe('GetPolicies and Enroll corpus through /introspect and fedbridge/verify
   });
 });
 
-describe('retry rule (contract §3) with corpus messages', () => {
+describe('retry rule (docs/enrollment-server.md) with corpus messages', () => {
   it('GetPolicies → Enroll → (enrollment fails) GetPolicies → Enroll with the same DeviceID passes; another device is replayed', async () => {
     const token = await freshToken();
     const gp = materialize('getpolicies-win10-wrapped.xml', token, csr);

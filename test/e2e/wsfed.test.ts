@@ -1,5 +1,5 @@
 /**
- * The `wsfed` kind end to end (issue #8 §3, contract §2/§3): a real Fedbridge service with
+ * The `wsfed` kind end to end (issue #8 §3, docs/adfs.md, docs/upstreams.md): a real Fedbridge service with
  * tenants of kind `wsfed`, driven over HTTP the way the device window is:
  *   GET /auth → 302 to the IdP's passive endpoint (wa, wtrealm, wreply, wctx) → the IdP's
  *   login form → its auto-POST form → POST /wsfed/<tenant> → the wresult page, whose token

@@ -1,5 +1,5 @@
 /**
- * The `wstrust` upstream kind end to end (issue #8 §4, contract §2): a real Fedbridge service
+ * The `wstrust` upstream kind end to end (issue #8 §4, docs/adfs.md): a real Fedbridge service
  * whose tenant `contoso` signs in at the AD FS-shaped fixture's WS-Trust 1.3 STS
  * (`usernamemixed`), driven over HTTP as the device window would: /auth → Fedbridge's own
  * password page → POST /auth/password → the wresult page, whose token must verify against

@@ -24,7 +24,7 @@ import { freePort } from './redis.js';
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/simplesamlphp');
 const PREFIX = '/simplesaml/';
 
-/** The AD FS claim URIs the peer issues (Fedbridge's default claim names, contract §2). */
+/** The AD FS claim URIs the peer issues (Fedbridge's default claim names, docs/assertions.md "Identity mapping"). */
 export const SSP_CLAIMS = {
   upn: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn',
   email: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress',

@@ -2,7 +2,7 @@
  * "Use another account" (issue #10): the password page names who is signing in and offers a
  * way back to the email step of the same transaction, over HTTP against a real service.
  * A tenant found from a typed email may change; a tenant fixed by the URL, an invitation or
- * the window's login_hint may not (contract §2, src/actions/email.ts), and a user the tenant
+ * the window's login_hint may not (README "The sign-in flow", src/actions/email.ts), and a user the tenant
  * holds to the login_hint is not offered a switch that could never finish.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * /introspect's own strict body reader (src/http/rawbody.ts parseFormOrJson, contract §3):
+ * /introspect's own strict body reader (src/http/rawbody.ts parseFormOrJson, docs/enrollment-server.md "Any language: POST /introspect"):
  * form or JSON with top-level string fields, a size limit, and a field given twice refused.
  */
 import { Readable } from 'node:stream';

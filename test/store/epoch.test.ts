@@ -1,5 +1,5 @@
 /**
- * Fail closed when the store forgets (issue #11, contract §2): a token consumed before the
+ * Fail closed when the store forgets (issue #11, docs/operations.md "When the store forgets: fail closed"): a token consumed before the
  * store lost its state is never accepted again, on Redis (FLUSHALL, restart without
  * persistence, another instance recreating the epoch) and on SQLite (file deleted between two
  * starts, or replaced or deleted while running).

@@ -1,5 +1,5 @@
 /**
- * The store on a real 3-master Redis Cluster (contract §2): the whole conformance suite, and
+ * The store on a real 3-master Redis Cluster (docs/operations.md "Choosing a store"): the whole conformance suite, and
  * the fail-closed epoch when one master forgets (its slots only).
  */
 import { randomUUID } from 'node:crypto';

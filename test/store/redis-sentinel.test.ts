@@ -1,4 +1,4 @@
-/** The store through Redis Sentinel (contract §2: `{ kind: redis, sentinels, name }`). */
+/** The store through Redis Sentinel (docs/operations.md "Choosing a store": `{ kind: redis, sentinels, name }`). */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -26,7 +26,7 @@ describe('replay rule with a store', () => {
     expect(other).toMatchObject({ ok: false, error: 'replayed', faultCode: 's:Authentication' });
     if (!other.ok) expect(readFault(other.fault())).toMatchObject({ subcode: 's:Authentication', relatesTo: messageIdOf(fixture('enroll-other-device.xml')) });
 
-    // Contract §3: GetPolicies stays valid after consumption (a retrying device repeats it).
+    // docs/enrollment-server.md: GetPolicies stays valid after consumption (a retrying device repeats it).
     expect(await verify('getpolicies.xml')).toMatchObject({ ok: true, replay: 'retry' });
   });
 
@@ -45,7 +45,7 @@ describe('replay rule with a store', () => {
     const entra = { jwks: entraJwks, tenantIds: [ENTRA_TENANT], audience: ENTRA_AUDIENCE };
     expect(await verify('entra-good-v1.xml', { entra })).toMatchObject({ ok: true, kind: 'entra', replay: 'fresh' });
     expect(await verify('entra-good-v1.xml', { entra, consume: true })).toMatchObject({ ok: true, replay: 'consumed' });
-    // A GetPolicies after consumption passes (contract §3); an Enroll of another device does not.
+    // A GetPolicies after consumption passes (docs/enrollment-server.md); an Enroll of another device does not.
     expect(await verify('entra-good-v1.xml', { entra })).toMatchObject({ ok: true, replay: 'retry' });
     expect(await verify('entra-good-v1.xml', { entra, consume: true })).toMatchObject({ ok: false, error: 'replayed' });
   });

@@ -1,4 +1,4 @@
-/** From a validated assertion to the identity: contract §2 claim defaults, NameID fallback, groups, amr. */
+/** From a validated assertion to the identity: claim defaults (docs/assertions.md "Identity mapping"), NameID fallback, groups, amr. */
 import { describe, expect, it } from 'vitest';
 import { CLAIM_URIS, MFA_METHOD, identityFromAssertion, type ValidatedAssertion } from '../../../src/upstreams/assertion/index.js';
 
