@@ -5,7 +5,7 @@ import { localSchema, type LocalIdpConfig } from './config.js';
 import { verifyPassword } from './password.js';
 
 function localRules(cfg: LocalIdpConfig, tenant: { policy?: { requireMfa?: boolean } }): KindProblem[] {
-  // The contract's tenant rule lives with the policy; this one is the kind's own: no second factor here.
+  // The tenant binding (README, The sign-in flow) lives with the policy; this one is the kind's own: no second factor here.
   return tenant.policy?.requireMfa ? [{ path: 'policy.requireMfa', message: 'the local IdP cannot do MFA' }] : [];
 }
 
