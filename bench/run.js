@@ -8,6 +8,7 @@ modules.push('./wstrust-cpu.js'); // issue #8: wstrust CPU per sign-in vs the AD
 modules.push('./federation-cpu.js'); // issue #8: saml and wsfed CPU per sign-in vs their IdP fixtures
 modules.push('./password-cpu.js'); // issue #11: local CPU per sign-in, password sign-ins per second per core
 modules.push('./txn-memory.js'); // memory per in-flight sign-in transaction, SQLite and Redis (docs/operations.md, "Capacity")
+modules.push('./oidc-pages-cpu.js'); // oidc CPU per sign-in vs oidc-provider serving its own login and consent pages, with Fedbridge's top frames
 const only = process.argv[2];
 let failed = false;
 for (const m of modules) {

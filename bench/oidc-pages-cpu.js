@@ -1,0 +1,185 @@
+// CPU time Fedbridge spends per complete oidc sign-in, against the CPU time of the upstream
+// node-oidc-provider for the same sign-ins when the IdP serves its own login AND consent pages
+// (a fresh IdP session per window, as the load suite drives it: test/load/). Beside
+// bench/oidc-cpu.js, whose IdP does the protocol work and a login page only. Each side runs in
+// its own child process and reports process.cpuUsage() over IPC; the parent plays the device
+// window over HTTP. Aim: Fedbridge <= 1/4 of the IdP. The machine is shared, so the figure is
+// the median of ROUNDS batches. Then a fresh Fedbridge child under `node --cpu-prof` signs in
+// once more: its top frames by self time per sign-in, from the samples of those sign-ins only.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fmt, forkChild, freePort } from './lib.js';
+
+const SIGN_INS = Number(process.env.OIDC_PAGES_BENCH_SIGNINS ?? 200);
+const ROUNDS = Number(process.env.OIDC_PAGES_BENCH_ROUNDS ?? 3);
+const WARM_UP = 40;
+const CONCURRENCY = 4;
+const TOP = 10;
+const SECRET = 'bench-client-secret-0123456789';
+const APPRU = 'ms-app://windows.immersivecontrolpanel';
+
+function startRole(role, opts, execArgv = []) {
+  const { child, ready } = forkChild('./oidc-pages-cpu.child.js', [role, JSON.stringify(opts)], {
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    name: role,
+    execArgv,
+  });
+  child.stderr.setEncoding('utf8').on('data', (text) => {
+    const lines = text.split('\n').filter((l) => l && !/^oidc-provider (WARNING|NOTICE)/.test(l));
+    if (lines.length) process.stderr.write(`${lines.join('\n')}\n`);
+  });
+  return ready.then((r) => ({
+    ...r,
+    /** Sends `msg` and resolves to the first answer carrying `key`. */
+    ask: (msg, key) =>
+      new Promise((resolve) => {
+        const on = (m) => {
+          if (m && key in m) {
+            child.off('message', on);
+            resolve(m[key]);
+          }
+        };
+        child.on('message', on);
+        child.send(msg);
+      }),
+  }));
+}
+
+/** One window: /auth, the IdP's login page, its consent page, the callback, the wresult page. */
+async function signIn(fedUrl, user) {
+  const cookies = new Map();
+  const go = async (url, init = {}) => {
+    const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair.indexOf('=');
+      cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return res;
+  };
+  let url = `${fedUrl}/auth?${new URLSearchParams({ appru: APPRU, login_hint: user })}`;
+  let res = await go(url);
+  let pages = 0;
+  for (let step = 0; step < 16; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location'), url).href;
+      res = await go(url);
+      continue;
+    }
+    const html = await res.text();
+    if (url.startsWith(fedUrl)) {
+      if (!html.includes('name="wresult"')) throw new Error(`sign-in failed: ${res.status} ${/<code>([^<]*)/.exec(html)?.[1]}`);
+      return pages;
+    }
+    pages++;
+    const action = new URL(/action="([^"]*)"/.exec(html)[1], url).href;
+    res = await go(action, { method: 'POST', body: new URLSearchParams({ login: user, password: 'bench-password' }) });
+    url = action;
+  }
+  throw new Error('sign-in did not finish');
+}
+
+async function many(fedUrl, n) {
+  let next = 0;
+  const pages = [];
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      pages.push(await signIn(fedUrl, `user${i % 50}@bench.example`));
+    }
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  return pages;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Self time per frame (function, file, line) of a .cpuprofile, counting samples taken in [from, to] µs. */
+function selfTimes(profile, from, to) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const out = new Map();
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < from || t > to) continue;
+    const f = byId.get(profile.samples[i]).callFrame;
+    const where = f.url ? `${f.url.replace(/^file:\/\/.*?\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}` : '';
+    const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    out.set(key, (out.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  return [...out].map(([frame, us]) => ({ frame, us }));
+}
+
+export async function run() {
+  const [idpPort, fedPort] = [await freePort(), await freePort()];
+  const fedUrl = `http://127.0.0.1:${fedPort}`;
+  const idp = await startRole('idp', { port: idpPort, secret: SECRET, redirectUri: `${fedUrl}/callback/oidc` });
+  let fed;
+  const rounds = [];
+  let top = [];
+  let pagesPerSignIn = 0;
+  try {
+    fed = await startRole('fedbridge', { port: fedPort, secret: SECRET, issuer: `http://127.0.0.1:${idpPort}` });
+    pagesPerSignIn = median(await many(fedUrl, WARM_UP));
+    for (let r = 0; r < ROUNDS; r++) {
+      const [fed0, idp0] = [await fed.cpu(), await idp.cpu()];
+      const start = performance.now();
+      await many(fedUrl, SIGN_INS);
+      const secs = (performance.now() - start) / 1000;
+      const [fedUs, idpUs] = [(await fed.cpu()) - fed0, (await idp.cpu()) - idp0];
+      rounds.push({ perSecond: SIGN_INS / secs, fedMs: fedUs / SIGN_INS / 1000, idpMs: idpUs / SIGN_INS / 1000, ratio: fedUs / idpUs });
+    }
+    // A fresh Fedbridge under --cpu-prof (the profiler's own cost is in it: not used for the ratio).
+    await fed.stop();
+    fed = null;
+    const profDir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-prof-'));
+    let frames;
+    let profCpuMs = 0;
+    try {
+      const prof = await startRole('fedbridge', { port: fedPort, secret: SECRET, issuer: `http://127.0.0.1:${idpPort}` }, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      await many(fedUrl, WARM_UP);
+      const [from, cpu0] = [await prof.ask('mark', 'mark'), await prof.cpu()];
+      await many(fedUrl, SIGN_INS);
+      const [to, cpu1] = [await prof.ask('mark', 'mark'), await prof.cpu()];
+      profCpuMs = (cpu1 - cpu0) / SIGN_INS / 1000;
+      await prof.stop(); // the profile is written at exit
+      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+      frames = selfTimes(JSON.parse(readFileSync(join(profDir, file), 'utf8')), from, to);
+    } finally {
+      rmSync(profDir, { recursive: true, force: true });
+    }
+    const busy = frames.filter((f) => f.frame !== '(idle)');
+    const total = busy.reduce((a, f) => a + f.us, 0);
+    top = busy
+      .sort((a, b) => b.us - a.us)
+      .slice(0, TOP)
+      // Samples are wall time on the JS thread (on a loaded machine that includes time the OS
+      // ran something else): each frame's share of the samples times the CPU per sign-in.
+      .map((f) => ({ ...f, share: f.us / total, msPerSignIn: (f.us / total) * profCpuMs }));
+  } finally {
+    await fed?.stop();
+    await idp.stop();
+  }
+  const mid = rounds.find((r) => r.ratio === median(rounds.map((x) => x.ratio)));
+  return {
+    name: 'oidc sign-in CPU, IdP serving its own login and consent pages (Fedbridge vs oidc-provider)',
+    ratio: mid.ratio,
+    lines: [
+      `CPU (user+system) per complete sign-in, ${CONCURRENCY} at a time, ${SIGN_INS} sign-ins per round, median of ${ROUNDS} rounds; IdP pages per sign-in: ${pagesPerSignIn}`,
+      `rounds (ratio): ${rounds.map((r) => r.ratio.toFixed(3)).join(', ')}`,
+      `IdP ${fmt(mid.idpMs)} ms   Fedbridge ${fmt(mid.fedMs)} ms   ratio ${mid.ratio.toFixed(3)}   (${fmt(mid.perSecond)} sign-ins/s wall)`,
+      `aim: ratio <= 0.25`,
+      `Fedbridge's top frames by self time (node --cpu-prof, ${SIGN_INS} more sign-ins):`,
+      ...top.map((f) => `  ${fmt(f.msPerSignIn).padStart(6)} ms/sign-in ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.frame}`),
+    ],
+  };
+}
+
+// `node bench/oidc-pages-cpu.js` runs it alone.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const r = await run();
+  console.log(`## ${r.name}\n${r.lines.map((l) => `  ${l}`).join('\n')}`);
+}
