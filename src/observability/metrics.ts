@@ -209,12 +209,13 @@ export const STORE_OPERATIONS: Readonly<Record<string, string>> = {
  * method calling another counts once.
  */
 export function meteredStore<S extends Store>(store: S, metrics: Metrics): S {
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Keyed by the method itself, so a method replaced on the store (a test's spy) is wrapped anew.
+  const wrapped = new WeakMap<object, unknown>();
   return new Proxy(store, {
     get(target, prop) {
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof value !== 'function') return value;
-      let fn = wrapped.get(prop);
+      let fn = wrapped.get(value);
       if (!fn) {
         const operation = (typeof prop === 'string' && STORE_OPERATIONS[prop]) || 'other';
         const count = (err: unknown) => {
@@ -229,7 +230,7 @@ export function meteredStore<S extends Store>(store: S, metrics: Metrics): S {
             return count(err);
           }
         };
-        wrapped.set(prop, fn);
+        wrapped.set(value, fn);
       }
       return fn;
     },
