@@ -9,7 +9,7 @@ import { run } from './run.js';
 const names = commandNames();
 
 describe('--help everywhere', () => {
-  it('the command tree has the README's commands and the admin commands of issue #10', () => {
+  it('the command tree has the README commands and the admin commands of issue #10', () => {
     for (const name of [
       'serve',
       'config check',
