@@ -81,7 +81,9 @@ const tenant = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lower-case letters, digits and dashes').describe("the tenant's id: the token's tid, /t/<id>/auth"),
     displayName: z.string().min(1).describe('the organization name shown on the pages'),
     domains: z
-      .array(z.string().toLowerCase().regex(/^[a-z0-9.-]+\.[a-z]{2,}$/, 'is not a domain name'))
+      // Labels of letters, digits and inner hyphens: no empty label (`.contoso.com`, `contoso..com`), no
+      // label starting or ending with '-', so no look-alike of another tenant's domain (docs/configuration.md).
+      .array(z.string().toLowerCase().regex(/^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'is not a domain name'))
       .min(1)
       .describe("the users' domains; home-realm discovery and the tenant binding use them, no two tenants share one"),
     audience: z.string().min(1).optional().describe("the tokens' aud for this tenant (default tokens.audience)"),
