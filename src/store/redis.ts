@@ -153,9 +153,10 @@ return out`;
 
 /*
  * Tenants: KEYS = {tenants}:doc, :dom, :ver, :upd, :claims, :rev, then the tenant's domain set
- * {tenants}:ds:<id> (and for delete its logo). ARGV = id, then for create/update: doc JSON,
- * domains JSON (for listTenants; never decoded here), now, domain... The domain set is what the
- * scripts read back, so no JSON is parsed in Lua.
+ * {tenants}:ds:<id> (and for delete its logo). ARGV = id, then for create: doc JSON, domains
+ * JSON (for listTenants; never decoded here), now, domain...; for update the same with the
+ * expected version ('' for any) before the domains; for delete the expected version ('' for any).
+ * The domain set is what the scripts read back, so no JSON is parsed in Lua.
  */
 const TENANT_LUA = {
   create: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'id_taken' end
@@ -174,7 +175,8 @@ end
 redis.call('INCR', KEYS[6])
 return 'ok'`,
   update: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 'not_found' end
-for i = 5, #ARGV do
+if ARGV[5] ~= '' and redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[5] then return 'version_mismatch' end
+for i = 6, #ARGV do
   local owner = redis.call('HGET', KEYS[5], ARGV[i])
   if owner and owner ~= ARGV[1] then return 'domain_taken' end
 end
@@ -186,13 +188,14 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
-for i = 5, #ARGV do
+for i = 6, #ARGV do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[1])
   redis.call('SADD', KEYS[7], ARGV[i])
 end
 redis.call('INCR', KEYS[6])
 return 'ok'`,
   delete: `if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= '' and redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return -1 end
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[7])) do
   if redis.call('HGET', KEYS[5], d) == ARGV[1] then redis.call('HDEL', KEYS[5], d) end
 end
@@ -619,13 +622,18 @@ export class RedisStore implements Store {
     return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
   }
 
-  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
+  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number, ifVersion?: number): Promise<TenantUpdateResult> {
     const domains = checkTenantInput(t);
-    return this.run(() => this.redis.fbTenantUpdate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+    const expected = ifVersion === undefined ? '' : String(ifVersion);
+    return this.run(() =>
+      this.redis.fbTenantUpdate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, expected, ...domains),
+    );
   }
 
-  async deleteTenant(id: string): Promise<boolean> {
-    return (await this.run(() => this.redis.fbTenantDelete(...TENANT_KEYS, tenantDomains(id), tenantLogo(id), id))) === 1;
+  async deleteTenant(id: string, ifVersion?: number): Promise<boolean | 'version_mismatch'> {
+    const expected = ifVersion === undefined ? '' : String(ifVersion);
+    const n = await this.run(() => this.redis.fbTenantDelete(...TENANT_KEYS, tenantDomains(id), tenantLogo(id), id, expected));
+    return n === -1 ? 'version_mismatch' : n === 1;
   }
 
   async listTenants(): Promise<StoredTenant[]> {

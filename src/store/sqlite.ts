@@ -212,6 +212,7 @@ export class SqliteStore implements Store {
         'SELECT * FROM invitations WHERE tenant_id = ? AND expires_at > ? ORDER BY created_at DESC, id DESC LIMIT ?'),
       revokeInv: p<[string, number]>('DELETE FROM invitations WHERE id = ? AND expires_at > ?'),
       tenantExists: p<[string], { one: number }>('SELECT 1 AS one FROM tenants WHERE id = ?'),
+      tenantVersion: p<[string], { version: number }>('SELECT version FROM tenants WHERE id = ?'),
       domainOwner: p<[string], { tenant_id: string }>('SELECT tenant_id FROM tenant_domains WHERE domain = ?'),
       insertTenant: p<[string, string, string, number]>(
         'INSERT INTO tenants (id, doc, domains, version, updated_at) VALUES (?, ?, ?, 1, ?)'),
@@ -263,8 +264,10 @@ export class SqliteStore implements Store {
         st.bumpRevision.run();
         return 'ok';
       }),
-      update: db.transaction((id: string, doc: string, domains: string[], now: number): TenantUpdateResult => {
-        if (!st.tenantExists.get(id)) return 'not_found';
+      update: db.transaction((id: string, doc: string, domains: string[], now: number, ifVersion: number | null): TenantUpdateResult => {
+        const current = st.tenantVersion.get(id);
+        if (!current) return 'not_found';
+        if (ifVersion !== null && current.version !== ifVersion) return 'version_mismatch';
         if (domains.some((d) => (st.domainOwner.get(d)?.tenant_id ?? id) !== id)) return 'domain_taken';
         st.replaceTenant.run(doc, JSON.stringify(domains), now, id);
         st.dropDomains.run(id);
@@ -272,7 +275,11 @@ export class SqliteStore implements Store {
         st.bumpRevision.run();
         return 'ok';
       }),
-      delete: db.transaction((id: string): boolean => {
+      delete: db.transaction((id: string, ifVersion: number | null): boolean | 'version_mismatch' => {
+        if (ifVersion !== null) {
+          const current = st.tenantVersion.get(id);
+          if (current && current.version !== ifVersion) return 'version_mismatch';
+        }
         if (st.deleteTenant.run(id).changes === 0) return false;
         st.dropDomains.run(id);
         st.deleteLogo.run(id);
@@ -490,12 +497,12 @@ export class SqliteStore implements Store {
     return this.run(() => this.tenantTx.create.immediate(t.id, JSON.stringify(t.doc), checkTenantInput(t), now));
   }
 
-  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult> {
-    return this.run(() => this.tenantTx.update.immediate(t.id, JSON.stringify(t.doc), checkTenantInput(t), now));
+  async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number, ifVersion?: number): Promise<TenantUpdateResult> {
+    return this.run(() => this.tenantTx.update.immediate(t.id, JSON.stringify(t.doc), checkTenantInput(t), now, ifVersion ?? null));
   }
 
-  async deleteTenant(id: string): Promise<boolean> {
-    return this.run(() => this.tenantTx.delete.immediate(id));
+  async deleteTenant(id: string, ifVersion?: number): Promise<boolean | 'version_mismatch'> {
+    return this.run(() => this.tenantTx.delete.immediate(id, ifVersion ?? null));
   }
 
   async listTenants(): Promise<StoredTenant[]> {

@@ -72,7 +72,8 @@ export interface StoredTenant {
 }
 
 export type TenantCreateResult = 'ok' | 'id_taken' | 'domain_taken';
-export type TenantUpdateResult = 'ok' | 'not_found' | 'domain_taken';
+/** `version_mismatch`: an `ifVersion` was given and the stored version is another (docs/admin-api.md, If-Match). */
+export type TenantUpdateResult = 'ok' | 'not_found' | 'domain_taken' | 'version_mismatch';
 
 export interface TenantLogo {
   contentType: 'image/png' | 'image/jpeg' | 'image/svg+xml';
@@ -162,10 +163,16 @@ export interface Store {
 
   /** Atomically: the id is free and none of `domains` is claimed by another stored tenant. */
   createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult>;
-  /** Atomically replaces a stored tenant, re-claiming its domains (those it drops are freed). */
-  updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantUpdateResult>;
-  /** Deletes a stored tenant, its domains and its logo; false when unknown. */
-  deleteTenant(id: string): Promise<boolean>;
+  /**
+   * Atomically replaces a stored tenant, re-claiming its domains (those it drops are freed).
+   * With `ifVersion`, only while the stored version is that one (checked in the same atomic step).
+   */
+  updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number, ifVersion?: number): Promise<TenantUpdateResult>;
+  /**
+   * Deletes a stored tenant, its domains and its logo; false when unknown. With `ifVersion`, only
+   * while the stored version is that one, else `version_mismatch` (checked in the same atomic step).
+   */
+  deleteTenant(id: string, ifVersion?: number): Promise<boolean | 'version_mismatch'>;
   listTenants(): Promise<StoredTenant[]>;
   /** Bumped (atomically) by every tenant or logo change; instances poll it to pick up changes. */
   tenantsRevision(): Promise<number>;

@@ -451,4 +451,47 @@ export function adminConformance(getStore: () => Store): void {
       expect((await store.getLogo(t))?.etag).toBe(kept.etag);
     });
   });
+
+  describe('stored tenants: ifVersion (If-Match, docs/admin-api.md)', () => {
+    const doc = (id: string, name: string) => ({ id, displayName: name });
+    const one = async (store: Store, id: string) => (await store.listTenants()).find((t) => t.id === id);
+
+    it('update and delete with ifVersion act only on that version; a mismatch changes nothing, not even the revision', async () => {
+      const store = getStore();
+      const a = uid('t');
+      const [d1, d2] = [1, 2].map((i) => `v${i}.${uid('u')}.example`);
+      expect(await store.updateTenant({ id: a, doc: doc(a, 'x'), domains: [] }, 1, 1)).toBe('not_found');
+      expect(await store.createTenant({ id: a, doc: doc(a, 'one'), domains: [d1] }, 1)).toBe('ok');
+      const rev = await store.tenantsRevision();
+      expect(await store.updateTenant({ id: a, doc: doc(a, 'stale'), domains: [d2] }, 2, 2)).toBe('version_mismatch');
+      expect(await store.deleteTenant(a, 2)).toBe('version_mismatch');
+      expect(await store.tenantsRevision()).toBe(rev);
+      expect(await one(store, a)).toMatchObject({ doc: doc(a, 'one'), domains: [d1], version: 1 });
+      // d2 was not claimed by the refused update.
+      const b = uid('t');
+      expect(await store.createTenant({ id: b, doc: doc(b, 'b'), domains: [d2] }, 3)).toBe('ok');
+      expect(await store.updateTenant({ id: a, doc: doc(a, 'two'), domains: [d1] }, 4, 1)).toBe('ok');
+      expect(await one(store, a)).toMatchObject({ doc: doc(a, 'two'), version: 2 });
+      expect(await store.updateTenant({ id: a, doc: doc(a, 'again'), domains: [d1] }, 5, 1)).toBe('version_mismatch');
+      expect(await store.deleteTenant(a, 1)).toBe('version_mismatch');
+      expect(await store.deleteTenant(a, 2)).toBe(true);
+      expect(await one(store, a)).toBeUndefined();
+      expect(await store.deleteTenant(a, 2)).toBe(false);
+      // Without ifVersion: as before, whatever the version.
+      expect(await store.updateTenant({ id: b, doc: doc(b, 'b2'), domains: [d2] }, 6)).toBe('ok');
+      expect(await store.deleteTenant(b)).toBe(true);
+    });
+
+    it('concurrent updates with the same ifVersion: exactly one wins', async () => {
+      const store = getStore();
+      const a = uid('t');
+      expect(await store.createTenant({ id: a, doc: doc(a, 'start'), domains: [] }, 1)).toBe('ok');
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => store.updateTenant({ id: a, doc: doc(a, `writer-${i}`), domains: [] }, 2 + i, 1)),
+      );
+      expect(results.filter((r) => r === 'ok')).toHaveLength(1);
+      expect(results.filter((r) => r === 'version_mismatch')).toHaveLength(7);
+      expect(await one(store, a)).toMatchObject({ doc: doc(a, `writer-${results.indexOf('ok')}`), version: 2 });
+    });
+  });
 }
