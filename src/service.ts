@@ -94,6 +94,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
   // A file tenant whose kind cannot start (unreadable metadata file, bad key file) is a ConfigError.
   const source = config.source;
   let directory: Directory;
+  const views = new Views();
   try {
     directory = await openDirectory({
       config,
@@ -104,6 +105,8 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
       kinds: upstreamKinds,
       pollMs: opts.tenantPollMs,
       graceMs: opts.upstreamGraceMs,
+      // The pages show a logo uploaded on any instance from the first page under a snapshot (docs/branding.md).
+      beforeServe: (snapshot) => views.logos.prime(snapshot, (id) => store.getLogo(id)),
     });
   } catch (err) {
     keys.close();
@@ -128,7 +131,7 @@ export async function createService(config: Config, opts: ServiceOptions = {}): 
     log,
     audit,
     metrics,
-    views: new Views(),
+    views,
   };
 
   const purge = setInterval(() => {

@@ -58,9 +58,10 @@ export function uploadedLogoPath(tenantId: string, etag: string): string {
 
 /**
  * Which tenants have a logo uploaded through the admin API, as last seen (tenant id → ETag, or
- * null for none). Pages render synchronously, so they read this; a look taken under another
- * tenant snapshot (an upload bumps the generation) or older than `maxAgeMs` is renewed in the
- * background (docs/branding.md).
+ * null for none). Pages render synchronously, so they read this. The tenant directory primes it
+ * with every snapshot before serving it (`prime`, src/service.ts), so a page is exact; a look
+ * taken under another tenant snapshot or older than `maxAgeMs` is also renewed in the background
+ * (docs/branding.md).
  */
 export class UploadedLogos {
   private readonly seen = new Map<string, { etag: string | null; at: number; generation: number }>();
@@ -71,9 +72,46 @@ export class UploadedLogos {
     private readonly clock: () => number = () => performance.now(),
   ) {}
 
-  /** Records what is known now (an upload on this instance, or a look at the store) under a snapshot generation. */
+  /**
+   * Records what is known now (an upload on this instance, or a look at the store) under a snapshot
+   * generation. A look taken under an older generation than the one already recorded is dropped: it
+   * may have read the store before the change the newer snapshot was built from. Generation 0 (no
+   * snapshot named: an upload's answer, the console) is always taken.
+   */
   note(tenantId: string, etag: string | null, generation = 0): void {
+    const known = this.seen.get(tenantId);
+    if (known && generation > 0 && generation < known.generation) return;
     this.seen.set(tenantId, { etag, at: this.clock(), generation });
+  }
+
+  /**
+   * Reads the uploaded logo of every tenant of a snapshot the tenant directory is about to serve,
+   * and records them under its generation all at once (docs/branding.md): the first page under
+   * that snapshot shows a logo uploaded on any instance, and after a restart the first page shows
+   * it. A tenant whose read fails is left to the background look of `get`; this never throws.
+   * Reads run `concurrency` at a time and keep only the ETag.
+   */
+  async prime(
+    snapshot: { generation: number; tenants: ReadonlyMap<string, unknown> },
+    read: (id: string) => Promise<{ etag: string } | null>,
+    concurrency = 8,
+  ): Promise<void> {
+    const ids = [...snapshot.tenants.keys()];
+    const found = new Map<string, string | null>();
+    let next = 0;
+    const worker = async () => {
+      while (next < ids.length) {
+        const id = ids[next++];
+        try {
+          found.set(id, (await read(id))?.etag ?? null);
+        } catch {
+          // left to get()'s look
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    for (const id of this.seen.keys()) if (!snapshot.tenants.has(id)) this.seen.delete(id);
+    for (const [id, etag] of found) this.note(id, etag, snapshot.generation);
   }
 
   /**
