@@ -170,8 +170,8 @@ describe('domains spelled to take another tenant’s', () => {
     }
   });
 
-  it('refuses domains that are not plain domain names (trailing dot, wildcard, unicode look-alike, spaces, @)', async () => {
-    for (const d of ['contoso.test.', '*.contoso.test', 'ｃontoso.test', 'contoso.test ', 'user@contoso.test', 'contoso.test/x', 'xn--', '']) {
+  it('refuses domains that are not plain domain names (trailing dot, leading dot, empty label, edge hyphen, wildcard, unicode look-alike, spaces, @)', async () => {
+    for (const d of ['contoso.test.', '*.contoso.test', 'ｃontoso.test', 'contoso.test ', 'user@contoso.test', 'contoso.test/x', 'xn--', '', '.contoso.test', '..contoso.test', 'contoso..test', '-contoso.test', 'contoso-.test', '.test']) {
       const res = await call('POST', '/tenants', { body: oidcTenant('thief2', [d]) });
       expect(res.status, JSON.stringify(d)).toBe(400);
     }

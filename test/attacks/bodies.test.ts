@@ -38,7 +38,7 @@ describe('compressed bombs', () => {
       const res = await fetch(`${svc.url}/admin/sign-in`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': enc, origin: svc.url, 'sec-fetch-site': 'same-origin' },
-        body,
+        body: new Uint8Array(body),
       });
       // 413: the inflated form passed the 16 KiB limit and reading stopped there.
       expect(res.status, enc).toBe(413);
@@ -51,7 +51,7 @@ describe('compressed bombs', () => {
     const res = await fetch(`${svc.url}/admin/api/v1/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json', 'content-encoding': 'gzip' },
-      body,
+      body: new Uint8Array(body),
     });
     expect([400, 413, 415]).toContain(res.status);
   }, 60_000);
@@ -61,7 +61,7 @@ describe('compressed bombs', () => {
     const res = await fetch(`${svc.url}/introspect`, {
       method: 'POST',
       headers: { authorization: `Basic ${Buffer.from(`mdm:${SECRET}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded', 'content-encoding': 'gzip' },
-      body,
+      body: new Uint8Array(body),
     });
     expect([400, 413, 415]).toContain(res.status);
     const json = (await res.json()) as { active?: unknown };

@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 async function upload(body: Buffer | string, type: string, id = 'contoso') {
-  const res = await fetch(`${svc.url}/admin/api/v1/tenants/${id}/logo`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type }, body });
+  const res = await fetch(`${svc.url}/admin/api/v1/tenants/${id}/logo`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const text = await res.text();
   return { status: res.status, text, json: text ? JSON.parse(text) : null };
 }
@@ -129,7 +129,7 @@ describe('the size limit, to the byte', () => {
 
   it('refuses an empty logo and a logo without the token (before reading it)', async () => {
     expect((await upload(Buffer.alloc(0), 'image/png')).status).toBe(400);
-    const anon = await fetch(`${svc.url}/admin/api/v1/tenants/contoso/logo`, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: Buffer.alloc(LIMIT * 4) });
+    const anon = await fetch(`${svc.url}/admin/api/v1/tenants/contoso/logo`, { method: 'PUT', headers: { 'content-type': 'image/png' }, body: new Uint8Array(LIMIT * 4) });
     expect(anon.status).toBe(401);
   });
 });
