@@ -71,12 +71,16 @@ describe('hostile tenant rows in a shared SQLite store', () => {
     expect(seen).toContain('bad-domains');
     // Writes through the API still work (and see the store again).
     expect(await create(a, good('beta'))).toBe(201);
+    // The unreadable row is repaired by a PUT of its id (docs/admin-api.md).
+    const put = await fetch(`${a.url}/admin/api/v1/tenants/broken-json`, { method: 'PUT', headers: auth, body: JSON.stringify(good('broken-json')) });
+    expect(put.status).toBe(200);
+    expect(await ids(a)).toContain('broken-json');
     expect(await ids(a)).toEqual(expect.arrayContaining(['alpha', 'beta']));
 
     // Another instance on the same file starts with the good store tenants.
     b = await startWithFile(baseFile({ store: { kind: 'sqlite', path: join(a.dir, 'db.sqlite') }, tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] }), { tenantPollMs: 0 });
     expect(await ids(b)).toEqual(expect.arrayContaining(['contoso', 'alpha', 'beta']));
-    expect(b.logs.some((l) => String(l.msg).includes('store tenant broken-json skipped'))).toBe(true);
+    expect(b.logs.some((l) => String(l.msg).includes('store tenant not-an-object skipped'))).toBe(true);
     expect(b.logs.some((l) => String(l.msg).includes('store tenant host-file skipped') && String(l.msg).includes('idp.spKeyFile: files on the server'))).toBe(true);
   }, 60_000);
 });
