@@ -6,6 +6,15 @@ import { FedbridgeError, unauthorized } from '../errors.js';
 import { bearerToken, sameSecret } from '../http/secrets.js';
 import { STORE_RETRY_AFTER_SECONDS } from '../store/unavailable.js';
 
+/**
+ * Browsers ask every page's site for /favicon.ico. The pages have no icon (docs/branding.md), so
+ * the answer is an empty 204 a browser keeps for a week: not the error page, not a logged refusal.
+ */
+export function favicon(ctx: Context): void {
+  ctx.set('Cache-Control', 'public, max-age=604800, immutable');
+  ctx.status = 204;
+}
+
 export function healthz(ctx: Context): void {
   ctx.set('Cache-Control', 'no-store');
   ctx.body = { status: 'ok' };

@@ -12,7 +12,7 @@ import { kinds } from '../upstreams/registry.js';
 import type { UpstreamKind } from '../upstreams/types.js';
 import { introspect } from '../actions/introspect.js';
 import { jwks, openidConfiguration } from '../actions/wellknown.js';
-import { healthz, metrics, readyz } from '../actions/ops.js';
+import { favicon, healthz, metrics, readyz } from '../actions/ops.js';
 import { device, home } from '../actions/demo.js';
 import { tenantLogo } from '../actions/logo.js';
 import { discover, discoveryProbe } from '../actions/discovery.js';
@@ -58,6 +58,7 @@ export function buildRouter(deps: AppDeps): Router {
 
   registerConsole(r, deps); // the admin console at /admin (docs/console.md)
 
+  r.get('/favicon.ico', h(favicon)); // no icon: an empty 204, cached (docs/branding.md)
   r.get('/healthz', h(healthz));
   r.get('/readyz', h(readyz));
   r.get('/metrics', h(metrics));
