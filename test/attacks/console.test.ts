@@ -146,6 +146,14 @@ describe('sessions', () => {
     expect(csp).toContain("frame-ancestors 'self'");
     expect(csp).not.toContain("frame-ancestors 'none'");
     expect(csp).toContain("form-action 'none'");
+    // A logoUrl cannot write CSP directives: only its origin joins img-src.
+    for (const logoUrl of ["https://evil.example/x;script-src * 'unsafe-inline'", 'https://evil.example/%3Bscript-src%20*', "https://evil.example' 'unsafe-inline"]) {
+      const p = await c.get(`/admin/tenants/acme/preview?logoUrl=${encodeURIComponent(logoUrl)}`);
+      const pcsp = p.headers.get('content-security-policy')!;
+      expect(pcsp, logoUrl).not.toContain('unsafe-inline');
+      expect(pcsp, logoUrl).not.toMatch(/script-src \*/);
+      expect(pcsp.split(';').filter((d) => d.trim().startsWith('script-src')), logoUrl).toHaveLength(1);
+    }
     // Without a session the preview is not served at all (so no other site can frame a signed-out copy).
     const anon = await fetch(`${svc.url}/admin/tenants/acme/preview`, { redirect: 'manual' });
     expect(anon.status).toBe(303);
