@@ -40,6 +40,12 @@ export interface AccessLine {
   at: number;
 }
 
+/** A pino line's time (epoch ms, or the ISO text `fedbridge serve` writes); now if it has none. */
+function loggedAt(time: number | string | undefined): number {
+  const t = typeof time === 'string' ? Date.parse(time) : time;
+  return typeof t === 'number' && Number.isFinite(t) ? t : Date.now();
+}
+
 export class AccessLog {
   lines: AccessLine[] = [];
   other: { level: number; msg: string }[] = [];
@@ -48,7 +54,7 @@ export class AccessLog {
   }
   /** One JSON log line of instance `inst` (in-process logger, or a child's stdout). */
   ingest(inst: string, s: string) {
-    let o: { msg: string; url?: string; status?: number; ms?: number; level: number };
+    let o: { msg: string; url?: string; status?: number; ms?: number; level: number; time?: number | string };
     try {
       o = JSON.parse(s);
     } catch {
@@ -56,7 +62,8 @@ export class AccessLog {
     }
     // Bounded: the soak writes many lines; keep the last 200k.
     if (this.lines.length > 200_000) this.lines.splice(0, 100_000);
-    if (o.msg === 'request') this.lines.push({ inst, path: (o.url ?? '').split('?')[0]!, status: o.status ?? 0, ms: o.ms ?? 0, at: Date.now() });
+    // `at`: when the instance logged it (a child's stdout is buffered up to a second).
+    if (o.msg === 'request') this.lines.push({ inst, path: (o.url ?? '').split('?')[0]!, status: o.status ?? 0, ms: o.ms ?? 0, at: loggedAt(o.time) });
     else if (o.level >= 40 && this.other.length < 1000) this.other.push({ level: o.level, msg: o.msg });
   }
   since(t: number) {

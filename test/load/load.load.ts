@@ -7,7 +7,7 @@
  * 50 Enrolls race for one token across both instances: exactly one wins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SHORT, drive, enroll, enrollAll, report, serverSteps, startRig, summarize, verifyAll, window, type Outcome, type Rig } from './harness.js';
+import { SHORT, sleep, drive, enroll, enrollAll, report, serverSteps, startRig, summarize, verifyAll, window, type Outcome, type Rig } from './harness.js';
 
 let rig: Rig;
 beforeAll(async () => {
@@ -70,6 +70,7 @@ describe('two instances, one Redis, windows alternating between them', () => {
       const s = summarize(outs);
       const secs = (Date.now() - t0) / 1000;
       const { idp, relayed, fedbridge } = classify(outs);
+      await sleep(1100); // the instances' access-log lines reach this process within a second (buffered stdout)
       const row = { concurrency: c, windows: s.windows, ok: s.ok, perSecond: Math.round((s.ok / secs) * 10) / 10, p50: s.p50, p99: s.p99, failures: { fedbridge, relayed, idp }, errors: s.errors, server: serverSteps(rig.log.since(t0)) };
       rows.push(row);
       report(`ramp c=${c} (${durationMs / 1000} s)`, row);
@@ -94,6 +95,7 @@ describe('two instances, one Redis, windows alternating between them', () => {
     const v = await verifyAll(rig, s.tokens, 'B');
     // Acknowledged = the window got a wresult page: its token must enroll, once.
     const enrolled = await enrollAll(rig, s.tokens, 'burst');
+    await sleep(1100);
     const server = serverSteps(rig.log.since(t0));
     const { idp, relayed, fedbridge } = classify(outs);
     report(`burst of ${n} windows`, { seconds: secs, windows: s.windows, ok: s.ok, p50: s.p50, p99: s.p99, client: s.client, server, failures: { fedbridge, relayed, idp }, errors: s.errors, duplicates: v.duplicates, bad: v.bad, enrolled });
