@@ -121,6 +121,25 @@ describe('request smuggling through POST /introspect', () => {
   });
 });
 
+describe('chunk framing abuse', () => {
+  it('an endless chunk extension is refused (not read for ever), and nothing after it is answered', async () => {
+    const before = koaSaw.length;
+    const head = ['POST /introspect HTTP/1.1', 'Host: 127.0.0.1', `Authorization: ${AUTH}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', ''].join('\r\n');
+    const text = await exchange([head, `5;${'x'.repeat(256 * 1024)}`, `\r\nhello\r\n0\r\n\r\n${SMUGGLED}`], { pauseMs: 50, readMs: 5000 });
+    const got = statuses(text);
+    expect(got).toHaveLength(1);
+    expect(got[0]).toBeGreaterThanOrEqual(400);
+    expect(koaSaw.slice(before).filter((p) => p.startsWith('GET /admin'))).toEqual([]);
+  });
+
+  it('a chunk size that overflows, or is not hex, is one 400', async () => {
+    for (const size of ['fffffffffffffffff', '-1', '0x5', '5 5']) {
+      const text = await exchange([['POST /introspect HTTP/1.1', 'Host: 127.0.0.1', `Authorization: ${AUTH}`, 'Content-Type: application/json', 'Transfer-Encoding: chunked', '', `${size}`, 'hello', '0', '', SMUGGLED].join('\r\n')]);
+      expect(statuses(text), size).toEqual([400]);
+    }
+  });
+});
+
 describe('kept-alive connections', () => {
   it('a refused introspection’s unread body is not read as a second request', async () => {
     const before = koaSaw.length;
