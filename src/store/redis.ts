@@ -153,7 +153,7 @@ return out`;
 
 /*
  * Tenants: KEYS = {tenants}:doc, :dom, :ver, :upd, :claims, :rev, then the tenant's domain set
- * {tenants}:ds:<id> (and for delete its logo). ARGV = id, then for create: doc JSON, domains
+ * {tenants}:ds:<id> and its logo {tenants}:logo:<id> (create drops a logo left under the id). ARGV = id, then for create: doc JSON, domains
  * JSON (for listTenants; never decoded here), now, domain...; for update the same with the
  * expected version ('' for any) before the domains; for delete the expected version ('' for any).
  * The domain set is what the scripts read back, so no JSON is parsed in Lua.
@@ -168,6 +168,7 @@ redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 redis.call('HSET', KEYS[3], ARGV[1], 1)
 redis.call('HSET', KEYS[4], ARGV[1], ARGV[4])
 redis.call('DEL', KEYS[7])
+redis.call('DEL', KEYS[8])
 for i = 5, #ARGV do
   redis.call('HSET', KEYS[5], ARGV[i], ARGV[1])
   redis.call('SADD', KEYS[7], ARGV[i])
@@ -343,7 +344,7 @@ export class RedisStore implements Store {
     client.defineCommand('fbAuditPage', { numberOfKeys: 1, lua: AUDIT_PAGE_LUA });
     client.defineCommand('fbAuditPurgeTenant', { numberOfKeys: 2, lua: LUA.auditPurgeTenant });
     client.defineCommand('fbRevokeInvitation', { numberOfKeys: 1, lua: LUA.revokeInvitation });
-    client.defineCommand('fbTenantCreate', { numberOfKeys: 7, lua: TENANT_LUA.create });
+    client.defineCommand('fbTenantCreate', { numberOfKeys: 8, lua: TENANT_LUA.create });
     client.defineCommand('fbTenantUpdate', { numberOfKeys: 7, lua: TENANT_LUA.update });
     client.defineCommand('fbTenantDelete', { numberOfKeys: 8, lua: TENANT_LUA.delete });
     try {
@@ -619,7 +620,7 @@ export class RedisStore implements Store {
 
   async createTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number): Promise<TenantCreateResult> {
     const domains = checkTenantInput(t);
-    return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, tenantDomains(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
+    return this.run(() => this.redis.fbTenantCreate(...TENANT_KEYS, tenantDomains(t.id), tenantLogo(t.id), t.id, JSON.stringify(t.doc), JSON.stringify(domains), now, ...domains));
   }
 
   async updateTenant(t: { id: string; doc: Record<string, unknown>; domains: string[] }, now: number, ifVersion?: number): Promise<TenantUpdateResult> {

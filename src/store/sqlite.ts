@@ -260,6 +260,8 @@ export class SqliteStore implements Store {
         if (st.tenantExists.get(id)) return 'id_taken';
         if (domains.some((d) => st.domainOwner.get(d) !== undefined)) return 'domain_taken';
         st.insertTenant.run(id, doc, JSON.stringify(domains), now);
+        // A new tenant never inherits a logo left under its id (docs/admin-api.md, Tenant logo).
+        st.deleteLogo.run(id);
         for (const d of domains) st.claimDomain.run(d, id);
         st.bumpRevision.run();
         return 'ok';

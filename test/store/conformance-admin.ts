@@ -493,5 +493,19 @@ export function adminConformance(getStore: () => Store): void {
       expect(results.filter((r) => r === 'version_mismatch')).toHaveLength(7);
       expect(await one(store, a)).toMatchObject({ doc: doc(a, `writer-${results.indexOf('ok')}`), version: 2 });
     });
+
+    it("a new tenant starts without a logo: it never inherits one left under its id (a removed config-file tenant's)", async () => {
+      const store = getStore();
+      const a = uid('t');
+      await store.putLogo(a, { contentType: 'image/png', bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47]) });
+      // A refused create touches nothing, the logo included.
+      const owner = uid('t');
+      const d = `${uid('d')}.test`.toLowerCase();
+      expect(await store.createTenant({ id: owner, doc: doc(owner, 'owner'), domains: [d] }, 1)).toBe('ok');
+      expect(await store.createTenant({ id: a, doc: doc(a, 'clash'), domains: [d] }, 2)).toBe('domain_taken');
+      expect(await store.getLogo(a)).not.toBeNull();
+      expect(await store.createTenant({ id: a, doc: doc(a, 'new org'), domains: [] }, 3)).toBe('ok');
+      expect(await store.getLogo(a)).toBeNull();
+    });
   });
 }
