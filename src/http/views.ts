@@ -88,28 +88,38 @@ export class UploadedLogos {
    * Reads the uploaded logo of every tenant of a snapshot the tenant directory is about to serve,
    * and records them under its generation all at once (docs/branding.md): the first page under
    * that snapshot shows a logo uploaded on any instance, and after a restart the first page shows
-   * it. A tenant whose read fails is left to the background look of `get`; this never throws.
-   * Reads run `concurrency` at a time and keep only the ETag.
+   * it. A tenant whose read fails, or is not answered within `deadlineMs` (a slow store must not
+   * hold back a new snapshot), is left to the background look of `get`; this never throws. Reads
+   * run `concurrency` at a time and keep only the ETag.
    */
   async prime(
     snapshot: { generation: number; tenants: ReadonlyMap<string, unknown> },
     read: (id: string) => Promise<{ etag: string } | null>,
-    concurrency = 8,
+    opts: { concurrency?: number; deadlineMs?: number } = {},
   ): Promise<void> {
     const ids = [...snapshot.tenants.keys()];
     const found = new Map<string, string | null>();
     let next = 0;
+    let late = false;
     const worker = async () => {
-      while (next < ids.length) {
+      while (next < ids.length && !late) {
         const id = ids[next++];
         try {
-          found.set(id, (await read(id))?.etag ?? null);
+          const logo = await read(id);
+          if (!late) found.set(id, logo?.etag ?? null);
         } catch {
           // left to get()'s look
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, opts.deadlineMs ?? 2000);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(Array.from({ length: Math.min(opts.concurrency ?? 8, ids.length) }, worker)), deadline]);
+    late = true;
+    clearTimeout(timer);
     for (const id of this.seen.keys()) if (!snapshot.tenants.has(id)) this.seen.delete(id);
     for (const [id, etag] of found) this.note(id, etag, snapshot.generation);
   }

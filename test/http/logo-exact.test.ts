@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { UploadedLogos } from '../../src/http/views.js';
 import { ADMIN_TOKEN, APPRU, baseFile, eventually, localTenant, startWithFile, type Running } from '../tenants/helpers.js';
 
 const shared = mkdtempSync(join(tmpdir(), 'fedbridge-logo-exact-'));
@@ -96,3 +97,21 @@ it('a look at the store taken under an older snapshot does not undo what a newer
   logos.note('someone', 'uploaded', 0);
   expect(logos.get('someone', async () => ({ etag: 'uploaded' }), 0)).toBe('uploaded');
 });
+
+it('a tenant whose logo read is not answered in time is left to the background look; the others are recorded', async () => {
+  const logos = new UploadedLogos();
+  const tenants = new Map([['quick', {}], ['stuck', {}], ['none', {}]]);
+  const read = (id: string) => (id === 'stuck' ? new Promise<null>(() => undefined) : Promise.resolve(id === 'quick' ? { etag: 'q1' } : null));
+  await logos.prime({ generation: 3, tenants }, read, { deadlineMs: 200 });
+  const lookups: string[] = [];
+  const lookup = async (id: string) => {
+    lookups.push(id);
+    return null;
+  };
+  expect(logos.get('quick', lookup, 3)).toBe('q1');
+  expect(logos.get('none', lookup, 3)).toBeNull();
+  expect(lookups).toEqual([]);
+  expect(logos.get('stuck', lookup, 3)).toBeUndefined();
+  await logos.settled();
+  expect(lookups).toEqual(['stuck']);
+}, 30_000);
