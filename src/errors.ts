@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   conflict: 'the change clashes with what exists (an id or domain taken, a config-file tenant changed through the API)',
   invalid_logo: 'the logo is not a PNG, JPEG or SVG of at most 512 KiB',
   csrf_failed: 'the form did not come from the console itself (missing or wrong CSRF token, or a cross-site post)',
+  precondition_failed: 'the If-Match version is not the current one: someone else changed it first (read it again)',
   // The service
   not_ready: 'the store or the keys are not ready',
   store_unavailable: 'the store (SQLite or Redis) cannot be reached; retry shortly',

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config/load.js';
 import type { TenantConfig } from '../config/schema.js';
-import { badRequest, conflict, notFound } from '../errors.js';
+import { badRequest, conflict, FedbridgeError, notFound } from '../errors.js';
 import type { Store, StoredTenant, TenantLogo } from '../store/types.js';
 import type { Upstream } from '../upstreams/types.js';
 import type { Snapshot, TenantDirectory, TenantEntry } from './types.js';
@@ -54,6 +54,11 @@ function upstreamKey(t: TenantConfig, config: Config): string {
   return JSON.stringify([config.server.publicUrl, config.keys.dir, t.id, t.displayName, t.domains, t.policy, t.idp]);
 }
 
+/** 412 precondition_failed: the If-Match version is not the stored one (docs/admin-api.md, Concurrent edits). */
+function versionMismatch(): FedbridgeError {
+  return new FedbridgeError(412, 'precondition_failed', 'the tenant was changed since that version was read (If-Match): read it again, then write');
+}
+
 /** 400 invalid_request; `problems` keeps each one (`path: message`, path relative to the tenant). */
 function problemsError(problems: string[]) {
   return Object.assign(badRequest('invalid_request', problems.join('; ')), { problems });
@@ -78,6 +83,8 @@ export class Directory implements TenantDirectory {
   private polling = false;
   private pollFailed = false;
   private closed = false;
+  /** Store tenants skipped by the last build, as [id, version, reason]: each is logged once, not at every rebuild. */
+  private loggedSkips = new Set<string>();
 
   private constructor(opts: DirectoryOptions) {
     this.opts = opts;
@@ -126,17 +133,19 @@ export class Directory implements TenantDirectory {
     const tenant = this.judge(doc);
     this.refuseFileClash(tenant);
     this.prebuild(tenant);
-    const result = await this.store.createTenant({ id: tenant.id, doc: doc as Record<string, unknown>, domains: tenant.domains }, now);
+    // Stored with its domains as compared (lower case), so it reads back as it is served.
+    const result = await this.store.createTenant({ id: tenant.id, doc: { ...(doc as Record<string, unknown>), domains: tenant.domains }, domains: tenant.domains }, now);
     if (result === 'id_taken') throw conflict('conflict', `tenant id ${tenant.id} is taken`);
     if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, tenant.id) ?? 'a domain of this tenant belongs to another tenant');
     await this.refreshAfterWrite();
     return this.entryAfterWrite(tenant, 1, now);
   }
 
-  async replace(id: string, doc: unknown, now: number): Promise<TenantEntry> {
+  async replace(id: string, doc: unknown, now: number, ifVersion?: number): Promise<TenantEntry> {
     this.refuseFileTenant(id);
     const stored = (await this.store.listTenants()).find((t) => t.id === id);
     if (!stored) throw notFound('unknown_tenant', 'no such tenant');
+    if (ifVersion !== undefined && stored.version !== ifVersion) throw versionMismatch();
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw problemsError(['(root): must be a JSON object (a tenant as in the config file)']);
     const written = doc as Record<string, unknown>;
     if (written.id !== undefined && written.id !== id) throw problemsError([`id: must be ${JSON.stringify(id)}, the id in the address (a tenant's id cannot change)`]);
@@ -145,16 +154,20 @@ export class Directory implements TenantDirectory {
     const tenant = this.judge(merged);
     this.refuseFileClash(tenant);
     this.prebuild(tenant);
-    const result = await this.store.updateTenant({ id, doc: merged, domains: tenant.domains }, now);
+    // The store checks ifVersion again in the write's own atomic step: of two writers that read one version, one wins.
+    const result = await this.store.updateTenant({ id, doc: { ...merged, domains: tenant.domains }, domains: tenant.domains }, now, ifVersion);
     if (result === 'not_found') throw notFound('unknown_tenant', 'no such tenant');
+    if (result === 'version_mismatch') throw versionMismatch();
     if (result === 'domain_taken') throw conflict('conflict', this.domainClash(tenant, id) ?? 'a domain of this tenant belongs to another tenant');
     await this.refreshAfterWrite();
     return this.entryAfterWrite(tenant, stored.version + 1, now);
   }
 
-  async remove(id: string): Promise<void> {
+  async remove(id: string, ifVersion?: number): Promise<void> {
     this.refuseFileTenant(id);
-    if (!(await this.store.deleteTenant(id))) throw notFound('unknown_tenant', 'no such tenant');
+    const result = await this.store.deleteTenant(id, ifVersion);
+    if (result === 'version_mismatch') throw versionMismatch();
+    if (!result) throw notFound('unknown_tenant', 'no such tenant');
     await this.refreshAfterWrite();
   }
 
@@ -366,7 +379,13 @@ export class Directory implements TenantDirectory {
       tenants.push(t);
     });
 
-    const skip = (s: StoredTenant, why: string) => this.log.error({ tenant: s.id, version: s.version }, `store tenant ${s.id} skipped: ${why}`);
+    // A tenant that stays unusable is logged when first skipped, not again at every rebuild (docs/admin-api.md).
+    const skipped = new Set<string>();
+    const skip = (s: StoredTenant, why: string) => {
+      const key = JSON.stringify([s.id, s.version, why]);
+      skipped.add(key);
+      if (!this.loggedSkips.has(key)) this.log.error({ tenant: s.id, version: s.version }, `store tenant ${s.id} skipped: ${why}`);
+    };
     for (const { stored: s, tenant: t } of usableStoreTenants(fileConfig.tenants, stored, this.opts.kinds, skip)) {
       try {
         upstreams.set(t.id, upstreamFor(t));
@@ -378,6 +397,8 @@ export class Directory implements TenantDirectory {
       docs.set(t.id, s.doc);
       tenants.push(t);
     }
+
+    this.loggedSkips = skipped;
 
     const snapshot: Snapshot = Object.freeze({
       config: Object.freeze({ ...fileConfig, tenants }),

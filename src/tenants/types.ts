@@ -33,15 +33,16 @@ export interface Snapshot {
 /**
  * Failures of the write methods are FedbridgeErrors: 400 invalid_request listing every field
  * problem with its path, 404 unknown_tenant, 409 conflict (id or domain taken, or a config-file
- * tenant changed through the API).
+ * tenant changed through the API), 412 precondition_failed (an `ifVersion` that is not the stored one).
  */
 export interface TenantDirectory {
   current(): Snapshot;
   /** As written, with every secret removed (client secrets, passwords hashes stay out too). */
   publicDoc(id: string): Record<string, unknown> | null;
   create(doc: unknown, now: number): Promise<TenantEntry>;
-  replace(id: string, doc: unknown, now: number): Promise<TenantEntry>;
-  remove(id: string): Promise<void>;
+  /** With `ifVersion` (If-Match), only while the stored version is that one, else 412 precondition_failed. */
+  replace(id: string, doc: unknown, now: number, ifVersion?: number): Promise<TenantEntry>;
+  remove(id: string, ifVersion?: number): Promise<void>;
   setLogo(id: string, contentType: string, bytes: Buffer): Promise<TenantLogo>;
   getLogo(id: string): Promise<TenantLogo | null>;
   /** Re-reads the config file: validated first; a bad file is refused (every problem logged) and the running config stays. */

@@ -22,6 +22,10 @@ function describe(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') return issue.keys.map((k) => `${formatPath([...issue.path, k])}: unknown key`);
   // An unknown idp.kind is said once, with the list of kinds, by the cross-key rules.
   if (issue.code === 'invalid_union' && issue.path.at(-1) === 'kind' && issue.path.at(-2) === 'idp') return [];
+  // The file refuses such a domain too (a trailing dot, a space): say how to write one (docs/admin-api.md).
+  if (issue.code === 'invalid_format' && issue.path.length === 2 && issue.path[0] === 'domains') {
+    return [`${formatPath(issue.path)}: is not a domain name: write it like contoso.com (letters, digits, inner dashes and dots; no trailing dot; upper case is stored lowered)`];
+  }
   return [`${formatPath(issue.path) || '(root)'}: ${issue.message}`];
 }
 

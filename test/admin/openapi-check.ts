@@ -29,6 +29,8 @@ export interface AdminRequest {
   raw?: { contentType: string; bytes: string | Uint8Array };
   /** The Authorization header; default `Bearer ADMIN_TOKEN`; null: none. */
   authorization?: string | null;
+  /** More request headers (If-Match). */
+  headers?: Record<string, string>;
 }
 
 /** Inlines `#/components/schemas/X` references (the document's components are not recursive). */
@@ -53,6 +55,8 @@ export class AdminClient {
     readonly doc: Json,
   ) {
     this.ajv.addFormat('date-time', { type: 'string', validate: (s: string) => !Number.isNaN(Date.parse(s)) });
+    // The tenant schema's supportEmail: zod writes its own pattern beside the format, which checks it.
+    this.ajv.addFormat('email', true);
   }
 
   static async open(serviceUrl: string): Promise<AdminClient> {
@@ -87,7 +91,7 @@ export class AdminClient {
     const path = template.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(req.params?.[k] ?? ''));
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) q.set(k, v);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...req.headers };
     const auth = req.authorization === undefined ? `Bearer ${ADMIN_TOKEN}` : req.authorization;
     if (auth !== null) headers.authorization = auth;
     let body: string | Blob | undefined;

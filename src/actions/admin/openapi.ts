@@ -31,12 +31,62 @@ interface SchemaSink {
 }
 
 /**
+ * A validator shown in the document as a named component built from another zod schema: for a
+ * body the route takes as any JSON object because its handler judges it with a richer one (a
+ * tenant, docs/admin-api.md "Tenants": src/tenants/validate.ts adds cross-key rules and keeps
+ * write-only secrets). `transform` adjusts the generated JSON Schema (e.g. marks or drops secrets).
+ */
+export interface DocumentedAs {
+  /** The component's name (components/schemas). */
+  name: string;
+  schema: z.ZodType;
+  io: 'input' | 'output';
+  description?: string;
+  transform?: (json: Json) => Json;
+}
+
+const documented = new WeakMap<object, DocumentedAs>();
+
+/** How the document shows `validator`, when documentAs named another schema for it. */
+export function documentedAs(validator: z.ZodType): DocumentedAs | undefined {
+  return documented.get(validator);
+}
+
+/** `validator`, which the document shows as `doc` (a `$ref` to its component). */
+export function documentAs<T extends z.ZodType>(validator: T, doc: DocumentedAs): T {
+  documented.set(validator, doc);
+  return validator;
+}
+
+function componentOf(doc: DocumentedAs, sink: SchemaSink): void {
+  if (doc.name in sink.components) return;
+  sink.components[doc.name] = {}; // claimed first: a component that names itself is built once
+  const json = schemaOf(doc.schema, doc.io, doc.name, sink);
+  const out = doc.transform ? doc.transform(json) : json;
+  sink.components[doc.name] = doc.description ? { ...out, description: doc.description } : out;
+}
+
+/**
  * A zod schema as an OpenAPI 3.1 Schema Object. Definitions zod hoists into `$defs` (reused or
  * recursive parts) move to components/schemas, since a `#/$defs/…` reference would resolve
  * against the whole document.
  */
 function schemaOf(schema: z.ZodType, io: 'input' | 'output', name: string, sink: SchemaSink): Json {
-  const json = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Json;
+  const json = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+    override(ctx) {
+      const doc = documented.get(ctx.zodSchema);
+      if (!doc) return;
+      componentOf(doc, sink);
+      const target = ctx.jsonSchema as Json;
+      const description = target.description;
+      for (const key of Object.keys(target)) delete target[key];
+      target.$ref = `#/components/schemas/${doc.name}`;
+      if (typeof description === 'string') target.description = description;
+    },
+  }) as Json;
   delete json.$schema;
   const defs = json.$defs as Record<string, Json> | undefined;
   if (!defs) return json;

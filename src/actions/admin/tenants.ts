@@ -8,18 +8,93 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { AppDeps } from '../../http/deps.js';
 import { isFedbridgeError } from '../../errors.js';
+import { tenantSchema } from '../../config/schema.js';
 import type { TenantEntry } from '../../tenants/types.js';
+import { isSecretKey } from '../../tenants/secrets.js';
 import { LOGO_MAX_BYTES, LOGO_TYPES } from '../../tenants/logo.js';
 import type { AdminOperation } from './api.js';
 import { isoTime } from './common.js';
-import { errorSchema } from './openapi.js';
+import { documentAs, errorSchema } from './openapi.js';
 
-const tenantDoc = z
-  .record(z.string(), z.unknown())
-  .describe(
-    'a tenant exactly as in the config file (docs/configuration.md: id, displayName, domains, audience, branding, policy, idp); ' +
-      'secrets (idp.clientSecret, idp.users[].passwordHash, idp.spKeyFile) are write-only: never returned, kept when left out of a replace, removed when null',
-  );
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The tenant in the OpenAPI document (docs/admin-api.md "Tenants"): generated from the config
+ * file's own tenant schema (src/config/schema.ts), with the secrets of its `idp` (src/tenants/secrets.ts)
+ * write-only (`create`), write-only and optional, or null to remove (`replace`), or absent (`read`).
+ * A write may name no server file (`idp.…File`, src/tenants/validate.ts), so those keys are only in `read`.
+ */
+function tenantJson(mode: 'create' | 'replace' | 'read'): (json: Json) => Json {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!isRecord(v)) return v;
+    const out: Json = Object.fromEntries(Object.entries(v).map(([k, x]) => [k, k === 'properties' ? x : walk(x)]));
+    if (!isRecord(v.properties)) return out;
+    const props: Json = {};
+    let required = Array.isArray(v.required) ? (v.required as string[]) : undefined;
+    for (const [key, schema] of Object.entries(v.properties)) {
+      const drop = (isSecretKey(key) && mode === 'read') || (mode !== 'read' && /File$/.test(key));
+      if (drop) {
+        required = required?.filter((r) => r !== key);
+        continue;
+      }
+      if (!isSecretKey(key)) {
+        props[key] = walk(schema);
+      } else if (mode === 'create') {
+        props[key] = { ...(schema as Json), writeOnly: true };
+      } else {
+        // replace: left out keeps the stored value, null removes it.
+        props[key] = { anyOf: [schema, { type: 'null' }], writeOnly: true };
+        required = required?.filter((r) => r !== key);
+      }
+    }
+    out.properties = props;
+    if (required) out.required = required;
+    return out;
+  };
+  return (json) => {
+    const props = { ...(json.properties as Json) };
+    props.idp = walk(props.idp);
+    // Domains are compared in lower case: upper case is accepted and stored lowered (docs/admin-api.md).
+    const domains = props.domains as { items?: { pattern?: string } } | undefined;
+    if (domains?.items?.pattern) {
+      props.domains = { ...domains, items: { ...domains.items, pattern: domains.items.pattern.replaceAll('a-z', 'a-zA-Z') } };
+    }
+    return { ...json, properties: props };
+  };
+}
+
+const SHAPE_NOTE =
+  'A tenant as in the configuration file (docs/configuration.md), generated from the schema the service validates it with. ' +
+  'The service also applies the rules this schema cannot express, each refused with 400 and its path: ' +
+  'the cross-key rules of the file (e.g. idp.clientSecret required for client_secret_basic, a local user in one of the domains), ' +
+  'known message keys and placeholders in branding.strings, and no ${ENV} placeholders.';
+
+/** What routes parse a tenant body with: any JSON object; the directory judges it (src/tenants/validate.ts). */
+const anyObject = () => z.record(z.string(), z.unknown());
+
+const createBody = documentAs(anyObject(), {
+  name: 'TenantCreate',
+  schema: tenantSchema,
+  io: 'input',
+  transform: tenantJson('create'),
+  description: `${SHAPE_NOTE} Secrets (writeOnly) are never returned.`,
+});
+const replaceBody = documentAs(anyObject(), {
+  name: 'TenantReplace',
+  schema: tenantSchema,
+  io: 'input',
+  transform: tenantJson('replace'),
+  description: `${SHAPE_NOTE} A secret (writeOnly) left out keeps its stored value; null removes it.`,
+});
+const tenantDoc = documentAs(anyObject(), {
+  name: 'Tenant',
+  schema: tenantSchema,
+  io: 'input',
+  transform: tenantJson('read'),
+  description: 'The tenant as written (store tenants) or as loaded with its defaults (file tenants), without its secrets.',
+});
 
 const tenantInfo = z.object({
   id: z.string(),
@@ -31,6 +106,32 @@ const tenantInfo = z.object({
 });
 
 const idParams = z.object({ id: z.string().min(1).max(64).describe("the tenant's id") });
+
+/**
+ * The version an `If-Match` names (docs/admin-api.md, Concurrent edits): undefined without the
+ * header or with `*` (any version); else the stored version when one of its tags is it (a strong
+ * `"<version>"`), or -1, which no version is.
+ */
+function ifMatchVersion(ctx: Context, deps: AppDeps, id: string): number | undefined {
+  const header = ctx.get('if-match').trim();
+  if (header === '' || header === '*') return undefined;
+  const tags = header.split(',').map((t) => t.trim());
+  const current = deps.directory.current().tenants.get(id)?.version;
+  const versions = tags.map((t) => (/^"[1-9][0-9]{0,14}"$/.test(t) ? Number(t.slice(1, -1)) : -1));
+  // Of several tags, the one the stored tenant is (as far as this instance knows) is checked atomically.
+  return versions.find((v) => v === current) ?? versions.find((v) => v > 0) ?? -1;
+}
+
+/** `ETag: "<version>"` of a store tenant (file tenants have no version and no ETag). */
+function setEtag(ctx: Context, entry: TenantEntry): void {
+  if (entry.version !== undefined) ctx.set('ETag', `"${entry.version}"`);
+}
+
+const ifMatchNote = 'If-Match: "<version>" (the ETag of a GET) makes the write happen only on that version, else 412; without If-Match it happens on any version';
+const precondition412 = {
+  description: 'precondition_failed: the If-Match version is not the current one (someone else wrote first): read it again',
+  schema: errorSchema,
+};
 
 const logoInfo = z.object({
   id: z.string(),
@@ -105,8 +206,8 @@ export const tenantOperations: AdminOperation[] = [
     method: 'post',
     path: '/tenants',
     summary: 'Create a tenant (every instance sharing the store serves it within seconds)',
-    body: tenantDoc,
-    responses: { 201: { description: 'Created', schema: tenantInfo }, 409: conflict409 },
+    body: createBody,
+    responses: { 201: { description: 'Created; ETag: "<version>"', schema: tenantInfo }, 409: conflict409 },
     auditTenant: (input) => (typeof (input.body as { id?: unknown })?.id === 'string' ? String((input.body as { id: string }).id).slice(0, 64) : undefined),
     async handle(ctx, deps, input) {
       const entry = await judged(ctx, () => deps.directory.create(input.body, deps.clock.now()));
@@ -114,6 +215,7 @@ export const tenantOperations: AdminOperation[] = [
       const id = entry.config.id;
       audit(ctx, deps, 'tenant.created', id, { version: entry.version, domains: entry.config.domains, kind: entry.config.idp.kind });
       ctx.set('Location', `${deps.config.server.publicUrl}/admin/api/v1/tenants/${encodeURIComponent(id)}`);
+      setEtag(ctx, entry);
       send(ctx, 201, infoOf(deps, id, entry));
     },
   },
@@ -123,10 +225,11 @@ export const tenantOperations: AdminOperation[] = [
     path: '/tenants/{id}',
     summary: 'One tenant, without its secrets',
     params: idParams,
-    responses: { 200: { description: 'The tenant', schema: tenantInfo }, 404: notFound404 },
+    responses: { 200: { description: 'The tenant; a store tenant with ETag: "<version>" (for If-Match)', schema: tenantInfo }, 404: notFound404 },
     handle(ctx, deps, input) {
       const entry = deps.directory.current().tenants.get(input.params.id);
       if (!entry) return send(ctx, 404, { error: 'unknown_tenant', error_description: 'no such tenant' });
+      setEtag(ctx, entry);
       send(ctx, 200, infoOf(deps, input.params.id, entry));
     },
   },
@@ -134,13 +237,15 @@ export const tenantOperations: AdminOperation[] = [
     operationId: 'replaceTenant',
     method: 'put',
     path: '/tenants/{id}',
-    summary: 'Replace a tenant created through this API (a secret left out keeps its stored value)',
+    summary: `Replace a tenant created through this API (a secret left out keeps its stored value). ${ifMatchNote}`,
     params: idParams,
-    body: tenantDoc,
-    responses: { 200: { description: 'Replaced', schema: tenantInfo }, 404: notFound404, 409: conflict409 },
+    body: replaceBody,
+    responses: { 200: { description: 'Replaced; ETag: "<version>"', schema: tenantInfo }, 404: notFound404, 409: conflict409, 412: precondition412 },
     async handle(ctx, deps, input) {
-      const entry = await judged(ctx, () => deps.directory.replace(input.params.id, input.body, deps.clock.now()));
+      const ifVersion = ifMatchVersion(ctx, deps, input.params.id);
+      const entry = await judged(ctx, () => deps.directory.replace(input.params.id, input.body, deps.clock.now(), ifVersion));
       if (!entry) return;
+      setEtag(ctx, entry);
       audit(ctx, deps, 'tenant.updated', entry.config.id, { version: entry.version, domains: entry.config.domains, kind: entry.config.idp.kind });
       send(ctx, 200, infoOf(deps, entry.config.id, entry));
     },
@@ -149,11 +254,11 @@ export const tenantOperations: AdminOperation[] = [
     operationId: 'deleteTenant',
     method: 'delete',
     path: '/tenants/{id}',
-    summary: 'Delete a tenant created through this API (with its logo); sign-ins to it stop within seconds on every instance',
+    summary: `Delete a tenant created through this API (with its logo); sign-ins to it stop within seconds on every instance. ${ifMatchNote}`,
     params: idParams,
-    responses: { 204: { description: 'Deleted' }, 404: notFound404, 409: conflict409 },
+    responses: { 204: { description: 'Deleted' }, 404: notFound404, 409: conflict409, 412: precondition412 },
     async handle(ctx, deps, input) {
-      await deps.directory.remove(input.params.id);
+      await deps.directory.remove(input.params.id, ifMatchVersion(ctx, deps, input.params.id));
       deps.views.logos.note(input.params.id, null); // its logo went with it
       audit(ctx, deps, 'tenant.deleted', input.params.id, {});
       ctx.set('Cache-Control', 'no-store');
