@@ -2,7 +2,8 @@
  * Faults under load (issue #11), each with what the person sees (the window's last page or
  * connection error) and what the enrollment server sees (/introspect answers): the IdP down,
  * frozen and answering garbage; Redis restarted with and without persistence; an instance
- * SIGKILLed mid-flow; key rotation while signing in. Nothing acknowledged is lost, nothing is
+ * SIGKILLed mid-flow; a single SQLite-backed instance SIGKILLed during sign-ins and Enrolls and
+ * restarted on the same file; key rotation while signing in. Nothing acknowledged is lost, nothing is
  * issued or consumed twice, and the service is healthy afterwards without a restart.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/service.js';
 import {
+  FedbridgeChild,
   SHORT,
   crashRedis,
   drive,
@@ -300,6 +302,126 @@ describe('an instance dies', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a single SQLite instance dies', () => {
+  it('kill -9 of the SQLite-backed instance during sign-ins and Enrolls, restarted on the same file: nothing acknowledged lost, nothing issued or consumed twice, healthy after', async () => {
+    rig = await startRig();
+    const r = rig;
+    const dbDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-sqlite-'));
+    // One instance, its store a SQLite file; the balancer sends everything to it (publicUrl unchanged).
+    const child = await FedbridgeChild.start({
+      config: { ...r.file(r.publicUrl), store: { kind: 'sqlite', path: join(dbDir, 'fedbridge.db') }, log: { level: 'warn' } },
+      inst: 'S',
+    });
+    try {
+      r.urls.A = child.url;
+      r.urls.B = child.url;
+      /** Tokens the device got (a wresult page): acknowledged issuance. */
+      const issued: string[] = [];
+      /** Tokens whose Enroll answered active/consumed: acknowledged consumption. */
+      const consumed: string[] = [];
+      /** Tokens whose Enroll got no answer (the kill): consumed or not, either is right. */
+      const unanswered: string[] = [];
+      const enrollAnswers: Record<string, number> = {};
+      const windowFailures: Outcome[] = [];
+      let running = true;
+      let n = 0;
+      const deadline = Date.now() + 3 * 60_000;
+      const workers = Array.from({ length: 4 }, async () => {
+        while (running && Date.now() < deadline && n < 100_000) {
+          const i = n++;
+          const o = await window(r, { start: 'A', finish: 'B', user: i, timeoutMs: 15_000 });
+          if (o.kind !== 'token') {
+            windowFailures.push(o);
+            await sleep(100);
+            continue;
+          }
+          issued.push(o.token);
+          const a = await enroll(child.url, o.token, `sqlite-${i}`).catch((e: Error) => ({ status: 0, retryAfter: null, json: { error: e.name } as Record<string, unknown> }));
+          const k = a.status === 200 ? (a.json.active ? `active ${a.json.replay}` : `refused ${a.json.error}`) : `${a.status} ${a.json.error}`;
+          enrollAnswers[k] = (enrollAnswers[k] ?? 0) + 1;
+          if (k === 'active consumed') consumed.push(o.token);
+          else unanswered.push(o.token);
+        }
+      });
+      await sleep(SHORT ? 4_000 : 15_000);
+      // Windows whose transaction was acknowledged (the /auth redirect) and that come back after the restart.
+      const held = midFlow(r, 4, 'A', 'B');
+      await held.allAtCallback();
+      // Tokens whose Enrolls are on the wire when the process dies.
+      const racing = await tokens(r, 6);
+      issued.push(...racing);
+      const before = { issued: issued.length, consumed: consumed.length };
+      const inFlight = racing.map((t, k) =>
+        enroll(child.url, t, `sqlite-race-${k}`).then(
+          (a) => (a.status === 200 && a.json.active && a.json.replay === 'consumed' ? 'consumed' : `${a.status} ${String(a.json.error)}`),
+          (e: Error) => `no answer (${e.name})`,
+        ),
+      );
+      await sleep(5);
+      const signal = await child.kill('SIGKILL');
+      const raced = await Promise.all(inFlight);
+      racing.forEach((t, k) => (raced[k] === 'consumed' ? consumed : unanswered).push(t));
+      const sawDead = await window(r, { start: 'A', finish: 'B', user: 1, timeoutMs: 5_000 });
+      await sleep(500);
+      const restartT = Date.now();
+      await child.spawn(); // same port, same config, same SQLite file
+      const restartMs = Date.now() - restartT;
+      held.release();
+      const mid = await held.results;
+      for (const o of mid) if (o.kind === 'token') issued.push(o.token);
+      await sleep(SHORT ? 4_000 : 15_000);
+      running = false;
+      await Promise.all(workers);
+
+      // Every acknowledged token verifies at the restarted instance; none issued twice.
+      const v = await verifyAll(r, issued);
+      // Every acknowledged consumption stayed: Enroll again from another device is refused as replayed.
+      const again = await enrollAll(r, consumed, 'sqlite-thief');
+      // Issued but the Enroll got no answer (it died under it): consumed once at most.
+      const late = await enrollAll(r, unanswered, 'sqlite-late');
+      const lateAgain = await enrollAll(r, unanswered, 'sqlite-late-thief');
+      await waitReady(child.url, 10_000);
+      const fresh = summarize(await drive(r, { concurrency: 2, durationMs: 30_000, maxWindows: 4 }));
+      const freshEnrolled = await enrollAll(r, fresh.tokens, 'sqlite-fresh');
+      report('fault: SQLite instance SIGKILLed during sign-ins and Enrolls, restarted on the same file', {
+        killedWith: signal,
+        beforeKill: before,
+        restartReadyMs: restartMs,
+        enrollsAtTheKill: raced,
+        heldAcrossRestart: brief(mid),
+        personAtDeadInstance: sawDead.kind === 'error' ? sawDead.message : sawDead.kind,
+        issued: issued.length,
+        consumedAcknowledged: consumed.length,
+        enrollAnswers,
+        windowFailures: brief(windowFailures),
+        verify: { bad: v.bad, duplicates: v.duplicates },
+        consumedTriedAgain: again,
+        unansweredEnrolledAfter: late,
+        fresh: { ok: fresh.ok, enrolled: freshEnrolled },
+      });
+      expect(signal).toBe('SIGKILL');
+      expect(before.issued).toBeGreaterThan(0);
+      expect(before.consumed).toBeGreaterThan(0);
+      expect(issued.length).toBeGreaterThan(before.issued); // sign-ins went on after the restart
+      // A transaction acknowledged before the kill finishes after the restart: it is in the file.
+      for (const o of mid) expect(o.kind, JSON.stringify(o)).toBe('token');
+      expect(v.bad).toBe(0);
+      expect(v.duplicates).toBe(0);
+      expect(again).toEqual(consumed.length ? { 'refused replayed': consumed.length } : {});
+      // Each unanswered token: consumed now, or already consumed before the kill; never twice.
+      for (const k of Object.keys(late)) expect(['active consumed', 'refused replayed']).toContain(k);
+      expect(lateAgain).toEqual(unanswered.length ? { 'refused replayed': unanswered.length } : {});
+      expect(fresh.ok).toBe(4);
+      expect(freshEnrolled).toEqual({ 'active consumed': 4 });
+      // Failures around the kill: a connection error, or a clear page (never a 500 page).
+      for (const o of windowFailures) if (o.kind === 'page') expect(o.status, JSON.stringify(o)).not.toBe(500);
+    } finally {
+      await child.close();
+      rmSync(dbDir, { recursive: true, force: true });
     }
   });
 });
