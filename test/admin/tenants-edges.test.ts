@@ -81,6 +81,18 @@ describe('the OpenAPI document describes the tenant with the config file schema'
     expect(schemas.TenantCreate.description).toMatch(/cross-key rules/);
   });
 
+  it('names ETag on answers, If-Match on replace and delete, and their 412', () => {
+    const paths = api.doc.paths as Json;
+    for (const [path, method, status] of [['/tenants', 'post', '201'], ['/tenants/{id}', 'get', '200'], ['/tenants/{id}', 'put', '200']] as const) {
+      expect(Object.keys(paths[path][method].responses[status].headers ?? {}), `${method} ${path}`).toEqual(['ETag']);
+    }
+    for (const method of ['put', 'delete']) {
+      const op = paths['/tenants/{id}'][method];
+      expect(op.parameters.filter((p: Json) => p.in === 'header').map((p: Json) => [p.name, p.required])).toEqual([['If-Match', false]]);
+      expect(op.responses['412'].content['application/json'].schema).toBeDefined();
+    }
+  });
+
   it('Ajv on the document and the zod parse agree on valid and invalid tenants', () => {
     const createSchema = api.doc.paths['/tenants'].post.requestBody.content['application/json'].schema;
     const validate = api.validator('agreement TenantCreate', createSchema);

@@ -18,6 +18,8 @@ export interface AdminResponse {
   schema?: z.ZodType;
   /** Defaults to application/json when `schema` is given. */
   contentType?: string;
+  /** Response headers the document names (name → description), e.g. a tenant's ETag. */
+  headers?: Record<string, string>;
 }
 
 export interface AdminInput<P = Record<string, string>, Q = Record<string, unknown>, B = unknown> {
@@ -34,6 +36,8 @@ export interface AdminOperation {
   summary: string;
   params?: z.ZodObject;
   query?: z.ZodObject;
+  /** Optional request headers the document names (name → description), e.g. If-Match; read by `handle`. */
+  headers?: Record<string, string>;
   /**
    * A JSON body (parsed with a 16 KiB limit), or a raw body of one of the listed content types
    * with its own byte limit (the logo upload): `handle` then gets a Buffer.

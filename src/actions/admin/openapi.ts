@@ -147,6 +147,7 @@ export function openApiDocument(ops: readonly AdminOperation[], publicUrl: strin
     for (const [status, r] of Object.entries(op.responses)) {
       responses[status] = {
         description: r.description,
+        ...(r.headers ? { headers: Object.fromEntries(Object.entries(r.headers).map(([h, d]) => [h, { description: d, schema: { type: 'string' } }])) } : {}),
         ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output', `${id}_${status}`, sink) } } } : {}),
       };
     }
@@ -176,7 +177,11 @@ export function openApiDocument(ops: readonly AdminOperation[], publicUrl: strin
     } else if (op.body) {
       requestBody = { required: true, description: 'a JSON document of at most 16 KiB', content: jsonContent(schemaOf(op.body, 'input', `${id}_body`, sink)) };
     }
-    const parameters = [...parametersOf(op.params, 'path', `${id}_params`, sink), ...parametersOf(op.query, 'query', `${id}_query`, sink)];
+    const parameters = [
+      ...parametersOf(op.params, 'path', `${id}_params`, sink),
+      ...parametersOf(op.query, 'query', `${id}_query`, sink),
+      ...Object.entries(op.headers ?? {}).map(([name, description]) => ({ name, in: 'header', required: false, description, schema: { type: 'string' } })),
+    ];
     (paths[op.path] ??= {})[op.method] = {
       operationId: id,
       summary: op.summary,

@@ -127,6 +127,10 @@ function setEtag(ctx: Context, entry: TenantEntry): void {
   if (entry.version !== undefined) ctx.set('ETag', `"${entry.version}"`);
 }
 
+const etagHeader = { ETag: 'the stored version as a strong entity tag, "<version>" (store tenants only): send it as If-Match' };
+const ifMatchHeader = {
+  'If-Match': 'the ETag of the tenant as read ("<version>"; several may be listed; * for any): the write happens only on that version, else 412. Without it, on any version.',
+};
 const ifMatchNote = 'If-Match: "<version>" (the ETag of a GET) makes the write happen only on that version, else 412; without If-Match it happens on any version';
 const precondition412 = {
   description: 'precondition_failed: the If-Match version is not the current one (someone else wrote first): read it again',
@@ -207,7 +211,7 @@ export const tenantOperations: AdminOperation[] = [
     path: '/tenants',
     summary: 'Create a tenant (every instance sharing the store serves it within seconds)',
     body: createBody,
-    responses: { 201: { description: 'Created; ETag: "<version>"', schema: tenantInfo }, 409: conflict409 },
+    responses: { 201: { description: 'Created; ETag: "<version>"', schema: tenantInfo, headers: etagHeader }, 409: conflict409 },
     auditTenant: (input) => (typeof (input.body as { id?: unknown })?.id === 'string' ? String((input.body as { id: string }).id).slice(0, 64) : undefined),
     async handle(ctx, deps, input) {
       const entry = await judged(ctx, () => deps.directory.create(input.body, deps.clock.now()));
@@ -225,7 +229,7 @@ export const tenantOperations: AdminOperation[] = [
     path: '/tenants/{id}',
     summary: 'One tenant, without its secrets',
     params: idParams,
-    responses: { 200: { description: 'The tenant; a store tenant with ETag: "<version>" (for If-Match)', schema: tenantInfo }, 404: notFound404 },
+    responses: { 200: { description: 'The tenant; a store tenant with ETag: "<version>" (for If-Match)', schema: tenantInfo, headers: etagHeader }, 404: notFound404 },
     handle(ctx, deps, input) {
       const entry = deps.directory.current().tenants.get(input.params.id);
       if (!entry) return send(ctx, 404, { error: 'unknown_tenant', error_description: 'no such tenant' });
@@ -239,8 +243,9 @@ export const tenantOperations: AdminOperation[] = [
     path: '/tenants/{id}',
     summary: `Replace a tenant created through this API (a secret left out keeps its stored value). ${ifMatchNote}`,
     params: idParams,
+    headers: ifMatchHeader,
     body: replaceBody,
-    responses: { 200: { description: 'Replaced; ETag: "<version>"', schema: tenantInfo }, 404: notFound404, 409: conflict409, 412: precondition412 },
+    responses: { 200: { description: 'Replaced; ETag: "<version>"', schema: tenantInfo, headers: etagHeader }, 404: notFound404, 409: conflict409, 412: precondition412 },
     async handle(ctx, deps, input) {
       const ifVersion = ifMatchVersion(ctx, deps, input.params.id);
       const entry = await judged(ctx, () => deps.directory.replace(input.params.id, input.body, deps.clock.now(), ifVersion));
@@ -256,6 +261,7 @@ export const tenantOperations: AdminOperation[] = [
     path: '/tenants/{id}',
     summary: `Delete a tenant created through this API (with its logo); sign-ins to it stop within seconds on every instance. ${ifMatchNote}`,
     params: idParams,
+    headers: ifMatchHeader,
     responses: { 204: { description: 'Deleted' }, 404: notFound404, 409: conflict409, 412: precondition412 },
     async handle(ctx, deps, input) {
       await deps.directory.remove(input.params.id, ifMatchVersion(ctx, deps, input.params.id));
