@@ -191,9 +191,10 @@ export const configSchema = z
         authPerIp: z.number().int().min(0).default(600).describe('sign-ins started per client address per minute (0: no limit)'),
         /** Days an address where a user signed in successfully keeps its own password budget (smart lockout). */
         familiarDays: z.number().int().min(0).max(365).default(30).describe("days an address where the user signed in keeps its own password budget (smart lockout)"),
+        adminTokenPerIp: z.number().int().min(0).default(30).describe('wrong admin tokens per client address per minute at the admin API (0: no limit)'),
       })
       .strict()
-      .default({ passwordPerUser: 10, passwordPerIp: 30, authPerIp: 600, familiarDays: 30 })
+      .default({ passwordPerUser: 10, passwordPerIp: 30, authPerIp: 600, familiarDays: 30, adminTokenPerIp: 30 })
       .describe('rate limits'),
     log: z
       .object({

@@ -87,7 +87,7 @@ it('a cursor that is not one this query handed out is a 400 at query.cursor', as
   expect(garbage.json.errors.map((e: { path: string }) => e.path)).toEqual(['query.cursor']);
 });
 
-it('every admin call is audited as admin.<operationId> with request id, address and status; never the token or body', async () => {
+it('every authenticated admin call is audited as admin.<operationId> with request id, address and status; never the token or body', async () => {
   const refused = await fetch(`${svc.url}/admin/api/v1/invitations`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer not-the-token-0123456789', 'x-request-id': 'audit-test-401-call' },
@@ -102,7 +102,8 @@ it('every admin call is audited as admin.<operationId> with request id, address 
 
   const created = (await pages({ type: 'admin.createInvitation' })).events;
   const byRequest = new Map(created.map((e) => [(e as Ev & { requestId: string }).requestId, e]));
-  expect(byRequest.get('audit-test-401-call')).toMatchObject({ tenant: null, ip: expect.stringContaining('127.0.0.1'), detail: { method: 'POST', path: '/invitations', status: 401 } });
+  // Without the right token: logged, not audited (docs/admin-api.md, Authentication).
+  expect(byRequest.has('audit-test-401-call')).toBe(false);
   expect(byRequest.get(bad.headers.get('x-request-id')!)).toMatchObject({ detail: { status: 400 } });
   expect(byRequest.get(ok.headers.get('x-request-id')!)).toMatchObject({ tenant: 'demo', detail: { status: 201 } });
   const listed = (await pages({ type: 'admin.listKeys' })).events;

@@ -6,8 +6,11 @@
  */
 import type { Context } from 'koa';
 import type { AppDeps } from '../../http/deps.js';
-import { notFound } from '../../errors.js';
+import { notFound, tooManyRequests } from '../../errors.js';
 import { bearerToken, sameSecret } from '../../http/secrets.js';
+import { clientNetwork } from '../ratelimit.js';
+
+const MINUTE = 60_000;
 
 export const ADMIN_REALM = 'Bearer realm="fedbridge-admin"';
 
@@ -22,10 +25,22 @@ export function requireAdminApi(deps: AppDeps): { token: string } {
  * Checks the bearer token; on failure answers the 401 itself and returns false (no error is
  * thrown, so nothing adds a description to the body).
  */
-export function checkAdminToken(ctx: Context, deps: AppDeps): boolean {
+export async function checkAdminToken(ctx: Context, deps: AppDeps): Promise<boolean> {
   const admin = requireAdminApi(deps);
+  // Each attempt takes a slot before the comparison, so concurrent guesses cannot slip past the
+  // limit; a right token gives its slot back (like a right password).
+  // limits.adminTokenPerIp wrong tokens per client network per minute (docs/admin-api.md, Authentication).
+  const limit = deps.config.limits.adminTokenPerIp;
+  const now = deps.clock.now();
+  const counter = `admin:token:${clientNetwork(ctx.ip)}`;
+  if (limit > 0 && (await deps.store.hit(counter, MINUTE, now)) > limit) {
+    throw tooManyRequests('too_many_attempts', 'too many wrong admin tokens from this network', Math.ceil((MINUTE - (now % MINUTE)) / 1000));
+  }
   const given = bearerToken(ctx.get('authorization'));
-  if (given !== null && sameSecret(given, admin.token)) return true;
+  if (given !== null && sameSecret(given, admin.token)) {
+    if (limit > 0) await deps.store.release(counter, MINUTE, now);
+    return true;
+  }
   ctx.status = 401;
   ctx.set('WWW-Authenticate', ADMIN_REALM);
   ctx.set('Cache-Control', 'no-store');

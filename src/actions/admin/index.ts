@@ -156,8 +156,15 @@ function handlerFor(op: AdminOperation, deps: AppDeps) {
     requireAdminApi(deps); // 404 while the API is off: nothing to audit
     let status: number | undefined;
     let tenantId: string | undefined;
+    // Unauthenticated callers are logged, never audited: a flood of them must not push real
+    // events out of the audit log (docs/admin-api.md, Authentication).
+    let authenticated = false;
     try {
-      if (!checkAdminToken(ctx, deps)) return;
+      if (!(await checkAdminToken(ctx, deps))) {
+        deps.log.warn({ reqId: ctx.state.requestId, code: 'unauthorized', status: 401 }, 'request refused');
+        return;
+      }
+      authenticated = true;
       const read = await readBodyFor(op, ctx);
       const params = { ...(ctx.params as Record<string, string>) };
       const query = { ...(ctx.query as Record<string, unknown>) };
@@ -180,7 +187,7 @@ function handlerFor(op: AdminOperation, deps: AppDeps) {
       status = statusOf(err);
       throw err;
     } finally {
-      deps.audit.push({
+      if (authenticated) deps.audit.push({
         at: deps.clock.now(),
         type: `admin.${op.operationId}`,
         tenantId: tenantId ?? null,
