@@ -131,16 +131,16 @@ describe('the IdP fails', () => {
       await held.allAtCallback();
       const bg = background(r, 4, 8_000);
       await sleep(1000);
-      if (fault === 'down') await r.idpControl.down();
-      else r.idpControl.mode = fault;
+      if (fault === 'down') await r.idpControl!.down();
+      else r.idpControl!.mode = fault;
       held.release();
       const mid = await held.results;
       await sleep(SHORT ? 4_000 : 15_000);
       // The enrollment server meanwhile: tokens issued before enroll (it needs no IdP).
       const enrolled = await enrollAll(r, before, `idp-${fault}`);
-      if (fault === 'down') await r.idpControl.up();
-      else if (fault === 'frozen') r.idpControl.thaw();
-      else r.idpControl.mode = 'ok';
+      if (fault === 'down') await r.idpControl!.up();
+      else if (fault === 'frozen') r.idpControl!.thaw();
+      else r.idpControl!.mode = 'ok';
       const recoverT = Date.now();
       // Sign-ins work again without restarting anything (the breaker may hold for a while).
       let back: Outcome | null = null;

@@ -299,10 +299,44 @@ export class FedbridgeChild {
   }
 }
 
+/** The test IdP as its own process (idp.child.mjs): same pages, clients and users as startIdp. */
+async function startIdpChild(port: number, redirectUri: string): Promise<TestProvider> {
+  const config = {
+    port,
+    clients: [{ client_id: 'fb-load', client_secret: SECRET, token_endpoint_auth_method: 'client_secret_basic', redirect_uris: [redirectUri] }],
+    users: USERS.map((u, i) => ({ ...u, claims: { email: u.login, groups: [`g${i % 3}`] } })),
+  };
+  const proc = spawn(process.execPath, [join(import.meta.dirname, 'idp.child.mjs'), JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stderr!.on('data', (c: Buffer) => (out = (out + c.toString()).slice(-10_000)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`test IdP did not start: ${out}`)), 30_000);
+    proc.stdout!.on('data', (c: Buffer) => {
+      if (c.toString().includes('listening')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`test IdP exited with ${code}: ${out}`));
+    });
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return {
+    issuer: `http://127.0.0.1:${port}`,
+    async close() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
 export interface Rig {
   redis: TestRedis;
   idp: TestProvider;
-  idpControl: IdpControl;
+  /** Null when the IdP runs as its own process (startRig({ idpChild: true })). */
+  idpControl: IdpControl | null;
   /** In-process instances (null when the rig runs them as child processes). */
   a: TestService | null;
   b: TestService | null;
@@ -321,7 +355,7 @@ export interface Rig {
  * `idpTimeoutMs`: the IdP deadline (default 3000 ms, so the fault tests' frozen IdP ends in a 504
  * quickly; the load test uses the config default, 10 s: a busy test IdP is not a dead one).
  */
-export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; children?: boolean; idpTimeoutMs?: number } = {}): Promise<Rig> {
+export async function startRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; children?: boolean; idpChild?: boolean; idpTimeoutMs?: number } = {}): Promise<Rig> {
   if (opts.children) return startChildRig(opts);
   const redis = await startRedis({ args: opts.redisArgs });
   const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
@@ -358,7 +392,7 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
 }
 
 /** The rig with both instances as child processes (`fedbridge serve`), each with its own RSS and CPU. */
-async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; idpTimeoutMs?: number }): Promise<Rig> {
+async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string, unknown>; idpChild?: boolean; idpTimeoutMs?: number }): Promise<Rig> {
   const redis = await startRedis({ args: opts.redisArgs });
   const keysDir = mkdtempSync(join(tmpdir(), 'fedbridge-load-keys-'));
   const idpPort = await freePort();
@@ -378,7 +412,9 @@ async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string
     throw err;
   }
   const [A, B] = started as [FedbridgeChild, FedbridgeChild];
-  const { idp, control } = await startIdp(idpPort, `${publicUrl}/callback/oidc`);
+  const { idp, control } = opts.idpChild
+    ? { idp: await startIdpChild(idpPort, `${publicUrl}/callback/oidc`), control: null }
+    : await startIdp(idpPort, `${publicUrl}/callback/oidc`);
   return {
     redis,
     idp,

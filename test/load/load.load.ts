@@ -11,10 +11,10 @@ import { SHORT, sleep, drive, enroll, enrollAll, report, serverSteps, startRig, 
 
 let rig: Rig;
 beforeAll(async () => {
-  // The instances are child processes (fedbridge serve): this process holds the test IdP and
-  // hundreds of clients, and sharing its event loop with Fedbridge too made every window wait
-  // on all three (codes expiring at the IdP before the callback came through).
-  rig = await startRig({ children: true, idpTimeoutMs: 10_000 });
+  // The instances and the test IdP are child processes (fedbridge serve; idp.child.mjs): this
+  // process holds hundreds of clients, and sharing its event loop with Fedbridge and the IdP made
+  // every window wait on all three (codes expiring at the IdP, its token endpoint answering late).
+  rig = await startRig({ children: true, idpChild: true, idpTimeoutMs: 10_000 });
 });
 afterAll(async () => {
   await rig?.close();
