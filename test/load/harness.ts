@@ -152,25 +152,7 @@ export class IdpControl {
   }
 }
 
-/**
- * oidc-provider's in-memory adapter keeps its state (interactions, sessions, grants, codes) in
- * one LRU of 1000 entries shared by every provider in the process. A window leaves about seven
- * entries, so a few hundred concurrent windows evict each other's interactions (the IdP's own
- * 400 pages) and codes (its token endpoint's invalid_grant, which Fedbridge shows as
- * upstream_denied): the test IdP's limit, not Fedbridge's. A larger LRU (each generation holds
- * this many entries) keeps the IdP out of the figures.
- */
-const IDP_STATE_ENTRIES = 100_000;
-
-async function enlargeIdpMemory(): Promise<void> {
-  // Untyped deep imports of the package (no exports map): the adapter and its LRU.
-  const adapter = (await import('oidc-provider/lib/adapters/memory_adapter.js' as string)) as { setStorage(store: unknown): void };
-  const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as { default: new (o: { maxSize: number }) => unknown };
-  adapter.setStorage(new LRU({ maxSize: IDP_STATE_ENTRIES }));
-}
-
 async function startIdp(port: number, redirectUri: string): Promise<{ idp: TestProvider; control: IdpControl }> {
-  await enlargeIdpMemory();
   const orig = NetServer.prototype.listen;
   let caught: HttpServer | null = null;
   NetServer.prototype.listen = function (this: NetServer, ...args: unknown[]) {
@@ -502,7 +484,9 @@ export async function window(
       }
       const html = await res.text();
       const form = forms(html)[0];
-      if (!form) return { kind: 'page', status: res.status, code: null, retryAfter: res.headers.get('retry-after'), where: `IdP page /${new URL(url).pathname.split('/')[1]}`, ms: performance.now() - t0, steps };
+      // The IdP's own error page: its OAuth error and description (oidc-provider's page), for the report.
+      const idpError = /<strong>error<\/strong>:\s*([\w.-]+)[\s\S]*?<strong>error_description<\/strong>:\s*([^<]{0,80})/.exec(html);
+      if (!form) return { kind: 'page', status: res.status, code: idpError ? `${idpError[1]}: ${idpError[2]!.trim()}` : null, retryAfter: res.headers.get('retry-after'), where: `IdP page /${new URL(url).pathname.split('/')[1]}`, ms: performance.now() - t0, steps };
       const action = new URL(form.action || url, url).href;
       const body = new URLSearchParams();
       for (const name of form.names) body.set(name, hiddenValue(html, name) ?? '');

@@ -2,15 +2,19 @@
 // node-oidc-provider with its own login and consent pages, as test/helpers/oidc-provider.ts
 // serves them, so that hundreds of clients in the harness process do not starve it (a starved
 // IdP answers its token endpoint late and the figures measure it, not Fedbridge). Its state
-// LRU is enlarged for the same reason as in the harness. Argument: JSON { port, clients, users }.
+// store is larger than oidc-provider's default: that in-memory adapter keeps interactions,
+// sessions, grants and codes in an LRU of 1000 entries per provider, and a window leaves about
+// seven, so a few hundred concurrent windows evicted each other's interactions (the IdP's own
+// 400 "interaction session not found" pages) and codes (its token endpoint's invalid_grant,
+// shown by Fedbridge as upstream_denied). Argument: JSON { port, clients, users }.
 // Prints "listening" on stdout when ready; SIGTERM closes it.
 import Provider from 'oidc-provider';
-import { setStorage } from 'oidc-provider/lib/adapters/memory_adapter.js';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import LRU from 'oidc-provider/lib/helpers/lru.js';
 import { exportJWK, generateKeyPair } from 'jose';
 
 const opts = JSON.parse(process.argv[2]);
-setStorage(new LRU({ maxSize: 100_000 }));
+const store = new LRU({ maxSize: 100_000 });
 const issuer = `http://127.0.0.1:${opts.port}`;
 const users = new Map(opts.users.map((u) => [u.login.toLowerCase(), u]));
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -38,6 +42,7 @@ const provider = new Provider(issuer, {
   responseTypes: ['code'],
   features: { devInteractions: { enabled: false } },
   interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+  adapter: (model) => new MemoryAdapter(model, store),
   ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 600, Grant: 600 },
 });
 provider.on('server_error', (_ctx, err) => console.error('oidc-provider server_error', err));

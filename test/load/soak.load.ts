@@ -10,7 +10,7 @@ import { AUDIENCE, SHORT, enroll, report, serverSteps, sleep, slopePerMinute, st
 
 let rig: Rig;
 beforeAll(async () => {
-  rig = await startRig({ children: true, extra: { tokens: { ttlSeconds: 60, audience: AUDIENCE } } });
+  rig = await startRig({ children: true, idpChild: true, extra: { tokens: { ttlSeconds: 60, audience: AUDIENCE } } });
 });
 afterAll(async () => {
   await rig?.close();
