@@ -5,29 +5,23 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { startEnrollmentService } from '../helpers/enrollment.js';
-import { TestClock, type TestService } from '../helpers/service.js';
-import { AdminClient } from './openapi-check.js';
+import { TestClock } from '../helpers/service.js';
+import { useAdminService } from './service.js';
 
 const clock = new TestClock();
-let svc: TestService;
-let api: AdminClient;
-beforeAll(async () => {
-  svc = await startEnrollmentService({ clock });
-  api = await AdminClient.open(svc.url);
-}, 60_000);
-afterAll(() => svc?.close());
+const admin = useAdminService(() => startEnrollmentService({ clock }));
 
 const PRIVATE = /"(d|p|q|dp|dq|qi|privateJwk)"\s*:/;
 
 async function jwksKids(): Promise<string[]> {
-  const res = await fetch(`${svc.url}/.well-known/jwks.json`);
+  const res = await fetch(`${admin.svc.url}/.well-known/jwks.json`);
   return ((await res.json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
 }
 
 it('lists the one key of a fresh service as active, with public facts only', async () => {
-  const res = await api.call('get', '/keys');
+  const res = await admin.api.call('get', '/keys');
   expect(res.status).toBe(200);
   expect(res.json.keys).toHaveLength(1);
   const [key] = res.json.keys;
@@ -37,35 +31,35 @@ it('lists the one key of a fresh service as active, with public facts only', asy
 });
 
 it('rotation adds a key that is next and in the JWKS at once, signs after the max-age, and the old one retires', async () => {
-  const before = (await api.call('get', '/keys')).json.keys[0];
-  const res = await api.call('post', '/keys/rotate');
+  const before = (await admin.api.call('get', '/keys')).json.keys[0];
+  const res = await admin.api.call('post', '/keys/rotate');
   expect(res.status).toBe(200);
   expect(res.text).not.toMatch(PRIVATE);
   const kid = res.json.kid as string;
   expect(kid).not.toBe(before.kid);
-  const maxAge = svc.config.keys.jwksMaxAgeSeconds;
+  const maxAge = admin.svc.config.keys.jwksMaxAgeSeconds;
   expect(Date.parse(res.json.activateAt)).toBe(clock.now() + maxAge * 1000);
   expect(res.json.keys.find((k: { kid: string }) => k.kid === kid)).toMatchObject({ state: 'next', retireAt: null });
-  expect(existsSync(join(svc.config.keys.dir, `${kid}.json`))).toBe(true);
+  expect(existsSync(join(admin.svc.config.keys.dir, `${kid}.json`))).toBe(true);
 
   // Published at once, before it signs.
   expect(await jwksKids()).toEqual(expect.arrayContaining([before.kid, kid]));
-  const listed = (await api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string; retireAt: string | null }>;
+  const listed = (await admin.api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string; retireAt: string | null }>;
   expect(Object.fromEntries(listed.map((k) => [k.kid, k.state]))).toEqual({ [before.kid]: 'active', [kid]: 'next' });
   expect(listed.find((k) => k.kid === before.kid)!.retireAt).toBe(res.json.activateAt);
 
   clock.advance(maxAge * 1000);
-  const later = (await api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string }>;
+  const later = (await admin.api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string }>;
   expect(Object.fromEntries(later.map((k) => [k.kid, k.state]))).toEqual({ [before.kid]: 'retiring', [kid]: 'active' });
   expect(await jwksKids()).toEqual(expect.arrayContaining([before.kid, kid]));
 
   // Once every token the old key signed has expired, it is retired and leaves the JWKS.
-  clock.advance((svc.config.tokens.ttlSeconds + 120) * 1000);
-  const end = (await api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string }>;
+  clock.advance((admin.svc.config.tokens.ttlSeconds + 120) * 1000);
+  const end = (await admin.api.call('get', '/keys')).json.keys as Array<{ kid: string; state: string }>;
   expect(Object.fromEntries(end.map((k) => [k.kid, k.state]))).toEqual({ [before.kid]: 'retired', [kid]: 'active' });
   expect(await jwksKids()).toEqual([kid]);
   // The next rotation deletes the retired key's file.
-  const again = await api.call('post', '/keys/rotate');
+  const again = await admin.api.call('post', '/keys/rotate');
   expect(again.json.removed).toEqual([before.kid]);
-  expect(readdirSync(svc.config.keys.dir).filter((f) => f.endsWith('.json')).sort()).toEqual([`${again.json.kid}.json`, `${kid}.json`].sort());
+  expect(readdirSync(admin.svc.config.keys.dir).filter((f) => f.endsWith('.json')).sort()).toEqual([`${again.json.kid}.json`, `${kid}.json`].sort());
 });

@@ -4,34 +4,27 @@
  * zod schema that validates it, 401 and a default error answer everywhere, and every schema in it
  * valid JSON Schema 2020-12 (Ajv, strict).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { z } from 'zod';
 import { adminOperations } from '../../src/actions/admin/index.js';
 import { documentedAs } from '../../src/actions/admin/openapi.js';
 import { startEnrollmentService } from '../helpers/enrollment.js';
-import type { TestService } from '../helpers/service.js';
-import { AdminClient } from './openapi-check.js';
+import { useAdminService } from './service.js';
 
-let svc: TestService;
-let api: AdminClient;
-beforeAll(async () => {
-  svc = await startEnrollmentService();
-  api = await AdminClient.open(svc.url);
-}, 60_000);
-afterAll(() => svc?.close());
+const admin = useAdminService(() => startEnrollmentService());
 
 it('names this server, the bearer scheme, and 2020-12 as its dialect', () => {
-  expect(api.doc.servers).toEqual([{ url: `${svc.url}/admin/api/v1` }]);
-  expect(api.doc.security).toEqual([{ adminToken: [] }]);
-  expect(api.doc.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
-  expect(api.doc.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema');
-  expect(api.doc.paths['/openapi.json'].get.security).toEqual([]);
+  expect(admin.api.doc.servers).toEqual([{ url: `${admin.svc.url}/admin/api/v1` }]);
+  expect(admin.api.doc.security).toEqual([{ adminToken: [] }]);
+  expect(admin.api.doc.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+  expect(admin.api.doc.jsonSchemaDialect).toBe('https://json-schema.org/draft/2020-12/schema');
+  expect(admin.api.doc.paths['/openapi.json'].get.security).toEqual([]);
 });
 
 it('describes each operation of the table from its own zod schemas', () => {
   const ids = new Set<string>();
   for (const op of adminOperations()) {
-    const doc = api.doc.paths[op.path][op.method];
+    const doc = admin.api.doc.paths[op.path][op.method];
     expect(doc.operationId).toBe(op.operationId);
     expect(ids.has(op.operationId)).toBe(false);
     ids.add(op.operationId);
@@ -63,7 +56,7 @@ it('describes each operation of the table from its own zod schemas', () => {
 
 it('every schema in it compiles as JSON Schema 2020-12 (strict)', () => {
   let n = 0;
-  for (const { method, path, op } of api.operations()) {
+  for (const { method, path, op } of admin.api.operations()) {
     const schemas: Array<[string, Record<string, unknown>]> = [];
     for (const p of op.parameters ?? []) schemas.push([`param ${p.name}`, p.schema]);
     for (const [type, c] of Object.entries((op.requestBody?.content ?? {}) as Record<string, { schema: Record<string, unknown> }>)) schemas.push([`body ${type}`, c.schema]);
@@ -71,7 +64,7 @@ it('every schema in it compiles as JSON Schema 2020-12 (strict)', () => {
       for (const [type, c] of Object.entries(r.content ?? {})) schemas.push([`${status} ${type}`, c.schema]);
     }
     for (const [where, schema] of schemas) {
-      expect(() => api.validator(`compile ${method} ${path} ${where}`, schema), `${method} ${path} ${where}`).not.toThrow();
+      expect(() => admin.api.validator(`compile ${method} ${path} ${where}`, schema), `${method} ${path} ${where}`).not.toThrow();
       n++;
     }
   }

@@ -11,6 +11,7 @@ import { tenantSchema } from '../../src/config/schema.js';
 import { isSecretKey } from '../../src/tenants/secrets.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { AdminClient } from './openapi-check.js';
+import { useAdminService } from './service.js';
 import { baseFile, localTenant, startWithFile, type Running } from '../tenants/helpers.js';
 
 type Json = Record<string, any>;
@@ -35,24 +36,15 @@ function propertyNames(v: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
-let svc: Running;
-let api: AdminClient;
-
-beforeAll(async () => {
-  svc = await startWithFile(baseFile({ tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] }), { tenantPollMs: 0 });
-  api = await AdminClient.open(svc.url);
-}, 60_000);
-afterAll(async () => {
-  await svc?.close();
-});
+const admin = useAdminService(() => startWithFile(baseFile({ tenants: [localTenant('contoso', 'contoso.test', 'pw-contoso-1')] }), { tenantPollMs: 0 }));
 
 describe('the OpenAPI document describes the tenant with the config file schema', () => {
   it('request and answer bodies name the tenant components, with every field, the IdP kinds and write-only secrets', () => {
-    const schemas = api.doc.components.schemas as Json;
-    const body = (path: string, method: string) => api.doc.paths[path][method].requestBody.content['application/json'].schema;
+    const schemas = admin.api.doc.components.schemas as Json;
+    const body = (path: string, method: string) => admin.api.doc.paths[path][method].requestBody.content['application/json'].schema;
     expect(body('/tenants', 'post')).toEqual({ $ref: '#/components/schemas/TenantCreate' });
     expect(body('/tenants/{id}', 'put')).toEqual({ $ref: '#/components/schemas/TenantReplace' });
-    const info = api.doc.paths['/tenants/{id}'].get.responses['200'].content['application/json'].schema;
+    const info = admin.api.doc.paths['/tenants/{id}'].get.responses['200'].content['application/json'].schema;
     expect(JSON.stringify(info)).toContain('#/components/schemas/Tenant"');
 
     for (const name of ['TenantCreate', 'TenantReplace', 'Tenant']) {
@@ -82,7 +74,7 @@ describe('the OpenAPI document describes the tenant with the config file schema'
   });
 
   it('names ETag on answers, If-Match on replace and delete, and their 412', () => {
-    const paths = api.doc.paths as Json;
+    const paths = admin.api.doc.paths as Json;
     for (const [path, method, status] of [['/tenants', 'post', '201'], ['/tenants/{id}', 'get', '200'], ['/tenants/{id}', 'put', '200']] as const) {
       expect(Object.keys(paths[path][method].responses[status].headers ?? {}), `${method} ${path}`).toEqual(['ETag']);
     }
@@ -94,8 +86,8 @@ describe('the OpenAPI document describes the tenant with the config file schema'
   });
 
   it('Ajv on the document and the zod parse agree on valid and invalid tenants', () => {
-    const createSchema = api.doc.paths['/tenants'].post.requestBody.content['application/json'].schema;
-    const validate = api.validator('agreement TenantCreate', createSchema);
+    const createSchema = admin.api.doc.paths['/tenants'].post.requestBody.content['application/json'].schema;
+    const validate = admin.api.validator('agreement TenantCreate', createSchema);
     const local = localTenant('agree', 'agree.test', 'pw-agree-1');
     const samples: Array<[string, unknown, boolean]> = [
       ['local tenant', local, true],
@@ -120,58 +112,58 @@ describe('the OpenAPI document describes the tenant with the config file schema'
 
 describe('ETag and If-Match (SQLite)', () => {
   it('GET gives the version as ETag; a write with a stale If-Match is 412 and changes nothing', async () => {
-    const created = await api.call('post', '/tenants', { body: oidcTenant('etag1', 'etag1.test') });
+    const created = await admin.api.call('post', '/tenants', { body: oidcTenant('etag1', 'etag1.test') });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toBe('"1"');
-    const got = await api.call('get', '/tenants/{id}', { params: { id: 'etag1' } });
+    const got = await admin.api.call('get', '/tenants/{id}', { params: { id: 'etag1' } });
     expect(got.headers.get('etag')).toBe('"1"');
     // File tenants have no version, so no ETag.
-    expect((await api.call('get', '/tenants/{id}', { params: { id: 'contoso' } })).headers.get('etag')).toBeNull();
+    expect((await admin.api.call('get', '/tenants/{id}', { params: { id: 'contoso' } })).headers.get('etag')).toBeNull();
 
-    const first = await api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1"' }, body: { ...got.json.tenant, displayName: 'First' } });
+    const first = await admin.api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1"' }, body: { ...got.json.tenant, displayName: 'First' } });
     expect(first.status).toBe(200);
     expect(first.headers.get('etag')).toBe('"2"');
     for (const tag of ['"1"', 'W/"2"', '"x"', '"2" junk']) {
-      const stale = await api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': tag }, body: { ...got.json.tenant, displayName: 'Stale' } });
+      const stale = await admin.api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': tag }, body: { ...got.json.tenant, displayName: 'Stale' } });
       expect(stale.status, tag).toBe(412);
       expect(stale.json.error, tag).toBe('precondition_failed');
       expect(stale.text, tag).not.toContain('junk');
     }
-    const gone = await api.call('delete', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1"' } });
+    const gone = await admin.api.call('delete', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1"' } });
     expect(gone.status).toBe(412);
     expect(gone.json.error).toBe('precondition_failed');
-    const now = await api.call('get', '/tenants/{id}', { params: { id: 'etag1' } });
+    const now = await admin.api.call('get', '/tenants/{id}', { params: { id: 'etag1' } });
     expect(now.json).toMatchObject({ version: 2, tenant: { displayName: 'First' } });
     // A list naming the current version, and `*`, match.
-    expect((await api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1", "2"' }, body: { ...got.json.tenant, displayName: 'Listed' } })).status).toBe(200);
-    expect((await api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '*' }, body: { ...got.json.tenant, displayName: 'Any' } })).status).toBe(200);
+    expect((await admin.api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"1", "2"' }, body: { ...got.json.tenant, displayName: 'Listed' } })).status).toBe(200);
+    expect((await admin.api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '*' }, body: { ...got.json.tenant, displayName: 'Any' } })).status).toBe(200);
     // Without If-Match a write happens on any version (as before).
-    expect((await api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, body: { ...got.json.tenant, displayName: 'Blind' } })).status).toBe(200);
-    expect((await api.call('delete', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"5"' } })).status).toBe(204);
+    expect((await admin.api.call('put', '/tenants/{id}', { params: { id: 'etag1' }, body: { ...got.json.tenant, displayName: 'Blind' } })).status).toBe(200);
+    expect((await admin.api.call('delete', '/tenants/{id}', { params: { id: 'etag1' }, headers: { 'if-match': '"5"' } })).status).toBe(204);
   }, 60_000);
 
   it('two replaces with the same If-Match: exactly one 200, one 412', async () => {
-    const created = await api.call('post', '/tenants', { body: oidcTenant('race1', 'race1.test') });
+    const created = await admin.api.call('post', '/tenants', { body: oidcTenant('race1', 'race1.test') });
     const tag = created.headers.get('etag')!;
     const put = (name: string) =>
-      api.call('put', '/tenants/{id}', { params: { id: 'race1' }, headers: { 'if-match': tag }, body: { ...created.json.tenant, displayName: name } });
+      admin.api.call('put', '/tenants/{id}', { params: { id: 'race1' }, headers: { 'if-match': tag }, body: { ...created.json.tenant, displayName: name } });
     const answers = await Promise.all([put('Writer A'), put('Writer B')]);
     expect(answers.map((a) => a.status).sort()).toEqual([200, 412]);
     const winner = answers.find((a) => a.status === 200)!;
-    const now = await api.call('get', '/tenants/{id}', { params: { id: 'race1' } });
+    const now = await admin.api.call('get', '/tenants/{id}', { params: { id: 'race1' } });
     expect(now.json).toMatchObject({ version: 2, tenant: { displayName: winner.json.tenant.displayName } });
   }, 60_000);
 });
 
 describe('domains', () => {
   it('upper case is stored lowered (and clashes as such); a trailing dot is a 400 saying how to write it', async () => {
-    const created = await api.call('post', '/tenants', { body: localTenant('upper', 'Upper-Case.TEST', 'pw-upper-1') });
+    const created = await admin.api.call('post', '/tenants', { body: localTenant('upper', 'Upper-Case.TEST', 'pw-upper-1') });
     expect(created.status).toBe(201);
     expect(created.json.tenant.domains).toEqual(['upper-case.test']);
-    expect((await api.call('get', '/tenants/{id}', { params: { id: 'upper' } })).json.tenant.domains).toEqual(['upper-case.test']);
-    expect((await api.call('post', '/tenants', { body: oidcTenant('upper2', 'upper-case.test') })).status).toBe(409);
+    expect((await admin.api.call('get', '/tenants/{id}', { params: { id: 'upper' } })).json.tenant.domains).toEqual(['upper-case.test']);
+    expect((await admin.api.call('post', '/tenants', { body: oidcTenant('upper2', 'upper-case.test') })).status).toBe(409);
 
-    const dotted = await api.call('post', '/tenants', { body: oidcTenant('dotted', 'dotted.test.') });
+    const dotted = await admin.api.call('post', '/tenants', { body: oidcTenant('dotted', 'dotted.test.') });
     expect(dotted.status).toBe(400);
     const problem = dotted.json.errors.find((e: Json) => e.path === 'body.domains[0]');
     expect(problem.message).toMatch(/no trailing dot/);
@@ -183,26 +175,26 @@ describe('domains', () => {
 });
 
 it('a stored tenant that stays unusable is logged once per version, not at every rebuild', async () => {
-  const store = svc.service.deps.store;
-  const dir = svc.service.deps.directory;
+  const store = admin.svc.service.deps.store;
+  const dir = admin.svc.service.deps.directory;
   const broken = { ...localTenant('broken', 'broken.test', 'pw-broken-1'), hologram: true };
   expect(await store.createTenant({ id: 'broken', doc: broken, domains: ['broken.test'] }, Date.now())).toBe('ok');
-  const logged = () => svc.logs.filter((l) => String(l.msg).startsWith('store tenant broken skipped')).length;
+  const logged = () => admin.svc.logs.filter((l) => String(l.msg).startsWith('store tenant broken skipped')).length;
   await dir.refresh();
   expect(logged()).toBe(1);
   // Other changes rebuild the snapshot: a logo upload, another tenant.
   const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
   for (let i = 0; i < 3; i++) {
-    expect((await api.call('put', '/tenants/{id}/logo', { params: { id: 'contoso' }, raw: { contentType: 'image/png', bytes: png } })).status).toBe(200);
+    expect((await admin.api.call('put', '/tenants/{id}/logo', { params: { id: 'contoso' }, raw: { contentType: 'image/png', bytes: png } })).status).toBe(200);
   }
-  expect((await api.call('post', '/tenants', { body: oidcTenant('other1', 'other1.test') })).status).toBe(201);
+  expect((await admin.api.call('post', '/tenants', { body: oidcTenant('other1', 'other1.test') })).status).toBe(201);
   await dir.refresh();
   expect(logged()).toBe(1);
   // A new version that is still unusable is a new fact: logged once more.
   expect(await store.updateTenant({ id: 'broken', doc: { ...broken, displayName: 'Still broken' }, domains: ['broken.test'] }, Date.now())).toBe('ok');
   await dir.refresh();
   expect(logged()).toBe(2);
-  expect((await api.call('delete', '/tenants/{id}', { params: { id: 'other1' } })).status).toBe(204);
+  expect((await admin.api.call('delete', '/tenants/{id}', { params: { id: 'other1' } })).status).toBe(204);
   expect(logged()).toBe(2);
   expect(await store.deleteTenant('broken')).toBe(true);
 }, 60_000);
