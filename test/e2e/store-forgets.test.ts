@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../helpers/html.js';
 import { TestClock, startService, type TestService } from '../helpers/service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { useServiceOnRedis } from '../helpers/on-redis.js';
 import { APPRU, CLIENT, PASSWORD, enrollmentConfig } from '../helpers/enrollment.js';
 import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
 
@@ -30,39 +30,30 @@ const newToken = async (svc: TestService) => {
 };
 
 describe('Redis restarted empty under a running service', () => {
-  let redis: TestRedis;
-  let svc: TestService;
-  beforeAll(async () => {
-    redis = await startRedis();
-    svc = await startService({ file: enrollmentConfig({ extra: { store: { kind: 'redis', url: redis.url } } }) });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await redis?.stop();
-  });
+  const env = useServiceOnRedis();
 
   it('no token consumed before the restart is accepted again, for any device; new sign-ins work after 5 s', async () => {
     const tokens: string[] = [];
-    for (let i = 0; i < 5; i++) tokens.push(await newToken(svc));
-    for (const [i, t] of tokens.entries()) expect(await enroll(svc, t, `D${i}`)).toMatchObject({ active: true, replay: 'consumed' });
+    for (let i = 0; i < 5; i++) tokens.push(await newToken(env.svc));
+    for (const [i, t] of tokens.entries()) expect(await enroll(env.svc, t, `D${i}`)).toMatchObject({ active: true, replay: 'consumed' });
 
-    await redis.restart();
+    await env.redis.restart();
     for (let i = 0; ; i++) {
-      if ((await fetch(`${svc.url}/readyz`)).status === 200) break;
+      if ((await fetch(`${env.svc.url}/readyz`)).status === 200) break;
       if (i > 100) throw new Error('not ready after the restart');
       await new Promise((r) => setTimeout(r, 25));
     }
 
     for (const [i, t] of tokens.entries()) {
-      expect(await enroll(svc, t, `other-${i}`)).toMatchObject({ active: false, error: 'replayed' });
-      expect(await enroll(svc, t, `D${i}`)).toMatchObject({ active: false, error: 'replayed' });
+      expect(await enroll(env.svc, t, `other-${i}`)).toMatchObject({ active: false, error: 'replayed' });
+      expect(await enroll(env.svc, t, `D${i}`)).toMatchObject({ active: false, error: 'replayed' });
     }
     // GetPolicies grants nothing and stays valid (docs/enrollment-server.md).
-    expect(await ask(svc, buildGetPoliciesEnvelope({ token: tokens[0]! }))).toMatchObject({ active: true });
+    expect(await ask(env.svc, buildGetPoliciesEnvelope({ token: tokens[0]! }))).toMatchObject({ active: true });
     // A sign-in past the clock-skew margin enrolls as usual.
-    svc.clock.advance(6000);
-    const fresh = await newToken(svc);
-    expect(await enroll(svc, fresh, 'N1')).toMatchObject({ active: true, replay: 'consumed' });
+    env.svc.clock.advance(6000);
+    const fresh = await newToken(env.svc);
+    expect(await enroll(env.svc, fresh, 'N1')).toMatchObject({ active: true, replay: 'consumed' });
   }, 30_000);
 });
 

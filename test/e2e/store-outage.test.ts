@@ -3,40 +3,29 @@
  * Retry-After, /introspect a JSON 503, /readyz is false; all three recover as soon as Redis is
  * back (docs/operations.md). Before: a generic 500 page.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { signIn } from '../helpers/html.js';
-import { startService, type TestService } from '../helpers/service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
-import { APPRU, CLIENT, PASSWORD, enrollmentConfig } from '../helpers/enrollment.js';
+import { useServiceOnRedis } from '../helpers/on-redis.js';
+import { APPRU, CLIENT, PASSWORD } from '../helpers/enrollment.js';
 import { buildEnrollEnvelope } from '../../src/soap/build.js';
 
-let redis: TestRedis;
-let svc: TestService;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  svc = await startService({ file: enrollmentConfig({ extra: { store: { kind: 'redis', url: redis.url } } }) });
-});
-afterAll(async () => {
-  await svc?.close();
-  await redis?.stop();
-});
+const env = useServiceOnRedis();
 
 const introspect = (token: string) =>
-  fetch(`${svc.url}/introspect`, {
+  fetch(`${env.svc.url}/introspect`, {
     method: 'POST',
     headers: { authorization: `Basic ${Buffer.from(`${CLIENT.id}:${CLIENT.secret}`).toString('base64')}`, 'content-type': 'application/json' },
     body: JSON.stringify({ token }),
   });
 
 it('answers 503 with Retry-After (branded page, JSON) and /readyz false exactly while Redis is down', async () => {
-  const { token } = await signIn(svc.url, { appru: APPRU, hint: 'alice@example.com', user: 'alice@example.com', password: PASSWORD });
+  const { token } = await signIn(env.svc.url, { appru: APPRU, hint: 'alice@example.com', user: 'alice@example.com', password: PASSWORD });
   expect(token).toBeTruthy();
-  expect((await fetch(`${svc.url}/readyz`)).status).toBe(200);
+  expect((await fetch(`${env.svc.url}/readyz`)).status).toBe(200);
 
-  await redis.stop();
+  await env.redis.stop();
 
-  const page = await fetch(`${svc.url}/auth?appru=${encodeURIComponent(APPRU)}&login_hint=alice%40example.com`, {
+  const page = await fetch(`${env.svc.url}/auth?appru=${encodeURIComponent(APPRU)}&login_hint=alice%40example.com`, {
     headers: { 'accept-language': 'en' },
     redirect: 'manual',
   });
@@ -49,7 +38,7 @@ it('answers 503 with Retry-After (branded page, JSON) and /readyz false exactly 
   expect(html).toContain('store_unavailable');
   expect(html).not.toContain('The sign-in could not be completed'); // the generic page
 
-  const de = await fetch(`${svc.url}/auth?appru=${encodeURIComponent(APPRU)}`, { headers: { 'accept-language': 'de' } });
+  const de = await fetch(`${env.svc.url}/auth?appru=${encodeURIComponent(APPRU)}`, { headers: { 'accept-language': 'de' } });
   expect(de.status).toBe(503);
   expect(await de.text()).toContain('Der Anmeldedienst ist kurz nicht verfügbar');
 
@@ -58,18 +47,18 @@ it('answers 503 with Retry-After (branded page, JSON) and /readyz false exactly 
   expect(res.headers.get('retry-after')).toBe('5');
   expect(await res.json()).toEqual({ error: 'store_unavailable', error_description: 'internal error' });
 
-  const ready = await fetch(`${svc.url}/readyz`);
+  const ready = await fetch(`${env.svc.url}/readyz`);
   expect(ready.status).toBe(503);
   expect(await ready.json()).toMatchObject({ error: 'not_ready' });
 
-  await redis.restart();
+  await env.redis.restart();
   const back = Date.now();
   for (;;) {
-    if ((await fetch(`${svc.url}/readyz`)).status === 200) break;
+    if ((await fetch(`${env.svc.url}/readyz`)).status === 200) break;
     if (Date.now() - back > 3000) throw new Error('/readyz still false 3 s after Redis came back');
     await new Promise((r) => setTimeout(r, 25));
   }
   expect(Date.now() - back).toBeLessThan(1000);
-  const again = await fetch(`${svc.url}/auth?appru=${encodeURIComponent(APPRU)}&login_hint=alice%40example.com`, { redirect: 'manual' });
+  const again = await fetch(`${env.svc.url}/auth?appru=${encodeURIComponent(APPRU)}&login_hint=alice%40example.com`, { redirect: 'manual' });
   expect(again.status).toBe(200);
 }, 30_000);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startService, type TestService } from '../helpers/service.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { useServiceOnRedis } from '../helpers/on-redis.js';
 import { hiddenValue } from '../helpers/html.js';
 import { APPRU, enrollmentConfig } from '../helpers/enrollment.js';
 import { BREAKER_DEFAULTS } from '../../src/upstreams/breaker.js';
@@ -137,32 +137,23 @@ describe('the per-address limit on sign-in starts', () => {
 });
 
 describe('a stopped Redis', () => {
-  let redis: TestRedis;
-  let svc: TestService;
-  beforeAll(async () => {
-    redis = await startRedis();
-    svc = await startService({ file: enrollmentConfig({ extra: { store: { kind: 'redis', url: redis.url } } }) });
-  });
-  afterAll(async () => {
-    await svc?.close();
-    await redis?.stop().catch(() => {});
-  });
+  const env = useServiceOnRedis();
 
   it('store_unavailable counts by operation class; nothing counts while Redis is up', async () => {
-    const ok = await auth(svc, 'alice@example.com');
+    const ok = await auth(env.svc, 'alice@example.com');
     expect(ok.status).toBe(200);
     await ok.text();
-    expect(sample(await scrape(svc), 'fedbridge_store_errors_total')).toBe(0);
+    expect(sample(await scrape(env.svc), 'fedbridge_store_errors_total')).toBe(0);
 
-    await redis.stop();
+    await env.redis.stop();
     let refused = 0;
     for (let i = 0; i < 3; i++) {
-      const res = await auth(svc, 'alice@example.com');
+      const res = await auth(env.svc, 'alice@example.com');
       await res.text();
       if (res.status === 503) refused++;
     }
     expect(refused).toBe(3);
-    const text = await scrape(svc);
+    const text = await scrape(env.svc);
     // The first store call of /auth is the per-address counter: it is the one that fails.
     expect(sample(text, 'fedbridge_store_errors_total', { operation: 'ratelimit' })).toBe(3);
     expect(sample(text, 'fedbridge_store_errors_total', { operation: 'transaction' })).toBe(0);
