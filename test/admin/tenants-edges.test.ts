@@ -6,13 +6,13 @@
  * precondition_failed); upper-case domains are stored lowered and a trailing dot is a 400 that
  * says how to write it; a stored tenant that stays unusable is logged once per version.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tenantSchema } from '../../src/config/schema.js';
 import { isSecretKey } from '../../src/tenants/secrets.js';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { useTwoOnRedis } from '../helpers/on-redis.js';
 import { AdminClient } from './openapi-check.js';
 import { useAdminService } from './service.js';
-import { baseFile, localTenant, startWithFile, type Running } from '../tenants/helpers.js';
+import { baseFile, localTenant, startWithFile } from '../tenants/helpers.js';
 
 type Json = Record<string, any>;
 
@@ -200,24 +200,11 @@ it('a stored tenant that stays unusable is logged once per version, not at every
 }, 60_000);
 
 describe('If-Match across two instances sharing Redis', () => {
-  let redis: TestRedis;
-  let a: Running;
-  let b: Running;
-  beforeAll(async () => {
-    redis = await startRedis();
-    const file = () => baseFile({ store: { kind: 'redis', url: redis.url } });
-    a = await startWithFile(file());
-    b = await startWithFile(file());
-  }, 60_000);
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await redis?.stop();
-  });
+  const two = useTwoOnRedis((url) => startWithFile(baseFile({ store: { kind: 'redis', url } })));
 
   it('replaces on A and on B with the same If-Match: exactly one 200, one 412; a stale delete is 412', async () => {
-    const apiA = await AdminClient.open(a.url);
-    const apiB = await AdminClient.open(b.url);
+    const apiA = await AdminClient.open(two.a.url);
+    const apiB = await AdminClient.open(two.b.url);
     const created = await apiA.call('post', '/tenants', { body: oidcTenant('shared', 'shared.test') });
     expect(created.status).toBe(201);
     const tag = created.headers.get('etag')!;
@@ -226,7 +213,7 @@ describe('If-Match across two instances sharing Redis', () => {
       api.call('put', '/tenants/{id}', { params: { id: 'shared' }, headers: { 'if-match': tag }, body: { ...created.json.tenant, displayName: name } });
     for (let round = 0; round < 3; round++) {
       // The store's version (an instance's snapshot may not have seen the other's write yet).
-      const version = (await a.service.deps.store.listTenants()).find((t) => t.id === 'shared')!.version;
+      const version = (await two.a.service.deps.store.listTenants()).find((t) => t.id === 'shared')!.version;
       expect(version).toBe(round + 1);
       const current = `"${version}"`;
       const answers = await Promise.all(
