@@ -5,24 +5,15 @@
  * tested here; the latencies are in bench/password-burst.js.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { forms, hiddenValue } from '../helpers/html.js';
+import { forms } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
+import { gate, tick } from '../helpers/gate.js';
+import { localUsersFile, passwordPage } from '../helpers/password-page.js';
 import { DEFAULT_HASH_QUEUE, HashQueue, passwordHashQueue, withHashPriority } from '../../src/upstreams/local/hashqueue.js';
 import { isFedbridgeError } from '../../src/errors.js';
 
-const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const PW = 'contoso-pw-1234';
 const SECRET = 'mdm-secret-0123456789abcdef';
-
-/** A promise and the function that settles it. */
-function gate() {
-  let open!: () => void;
-  const done = new Promise<void>((r) => (open = r));
-  return { done, open };
-}
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 describe('HashQueue', () => {
   it('never runs more than `concurrency` jobs; waiters start oldest first', async () => {
@@ -106,21 +97,12 @@ describe('the password page behind the queue', () => {
   let token: string;
   beforeAll(async () => {
     svc = await startService({
-      file: {
-        server: { publicUrl: 'http://127.0.0.1:{{PORT}}', trustProxy: true },
-        store: { kind: 'sqlite', path: '{{DIR}}/data/fedbridge.db' },
-        keys: { dir: '{{DIR}}/keys' },
-        enrollmentServers: [{ id: 'mdm', secret: SECRET }],
+      file: localUsersFile({
+        count: 30,
+        password: PW,
         limits: { passwordPerUser: 1, passwordPerIp: 1000, authPerIp: 10_000 },
-        tenants: [
-          {
-            id: 'contoso',
-            displayName: 'Contoso Ltd',
-            domains: ['contoso.test'],
-            idp: { kind: 'local', users: Array.from({ length: 30 }, (_, i) => ({ upn: `u${i}@contoso.test`, passwordHash: hashPasswordSync(PW) })) },
-          },
-        ],
-      },
+        extra: { enrollmentServers: [{ id: 'mdm', secret: SECRET }] },
+      }),
     });
     token = (await attempt('u0@contoso.test', PW, '192.0.2.1')).token!;
     expect(token).toBeTruthy();
@@ -128,22 +110,7 @@ describe('the password page behind the queue', () => {
   afterAll(() => svc?.close());
   afterEach(() => passwordHashQueue.configure(DEFAULT_HASH_QUEUE));
 
-  async function startState(username: string): Promise<string> {
-    const start = await fetch(`${svc.url}/auth?${new URLSearchParams({ appru: APPRU, login_hint: username })}`);
-    return hiddenValue(await start.text(), 'state')!;
-  }
-
-  async function post(state: string, username: string, password: string, ip: string) {
-    const res = await fetch(`${svc.url}/auth/password`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
-      body: new URLSearchParams({ state, username, password }),
-    });
-    const html = await res.text();
-    return { res, html, token: hiddenValue(html, 'wresult') };
-  }
-
-  const attempt = async (username: string, password: string, ip: string) => post(await startState(username), username, password, ip);
+  const { startState, post, attempt } = passwordPage(() => svc.url);
 
   const introspect = async (t: string) =>
     (await fetch(`${svc.url}/introspect`, {

@@ -5,20 +5,12 @@
  * extra attempts wait in the normal lane, which keeps its own bound (503 `server_busy` past it).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { hiddenValue } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
+import { gate, tick } from '../helpers/gate.js';
+import { localUsersFile, passwordPage } from '../helpers/password-page.js';
 import { DEFAULT_HASH_QUEUE, HashQueue, passwordHashQueue, withHashPriority, type HashPriority } from '../../src/upstreams/local/hashqueue.js';
 
-const APPRU = 'ms-app://windows.immersivecontrolpanel';
 const PW = 'contoso-pw-1234';
-
-function gate() {
-  let open!: () => void;
-  const done = new Promise<void>((r) => (open = r));
-  return { done, open };
-}
-const tick = () => new Promise((r) => setImmediate(r));
 
 describe('HashQueue: caps of the priority lane', () => {
   /** Queues `name` as `who`'s priority job; records the order jobs start in. */
@@ -101,22 +93,7 @@ describe('the password page: a flood from a familiar address does not starve oth
   const OFFICE = '192.0.2.10';
   const HOME = '198.51.100.9';
   beforeAll(async () => {
-    svc = await startService({
-      file: {
-        server: { publicUrl: 'http://127.0.0.1:{{PORT}}', trustProxy: true },
-        store: { kind: 'sqlite', path: '{{DIR}}/data/fedbridge.db' },
-        keys: { dir: '{{DIR}}/keys' },
-        limits: { passwordPerUser: 100, passwordPerIp: 1000, authPerIp: 10_000 },
-        tenants: [
-          {
-            id: 'contoso',
-            displayName: 'Contoso Ltd',
-            domains: ['contoso.test'],
-            idp: { kind: 'local', users: Array.from({ length: 6 }, (_, i) => ({ upn: `u${i}@contoso.test`, passwordHash: hashPasswordSync(PW) })) },
-          },
-        ],
-      },
-    });
+    svc = await startService({ file: localUsersFile({ count: 6, password: PW, limits: { passwordPerUser: 100, passwordPerIp: 1000, authPerIp: 10_000 } }) });
     // u0..u4 signed in at the office (one NAT address), u5 at home: each address is familiar to them.
     for (let i = 0; i < 5; i++) expect((await attempt(`u${i}@contoso.test`, PW, OFFICE)).token).toBeTruthy();
     expect((await attempt('u5@contoso.test', PW, HOME)).token).toBeTruthy();
@@ -124,20 +101,7 @@ describe('the password page: a flood from a familiar address does not starve oth
   afterAll(() => svc?.close());
   afterEach(() => passwordHashQueue.configure(DEFAULT_HASH_QUEUE));
 
-  async function startState(username: string): Promise<string> {
-    const start = await fetch(`${svc.url}/auth?${new URLSearchParams({ appru: APPRU, login_hint: username })}`);
-    return hiddenValue(await start.text(), 'state')!;
-  }
-  async function attempt(username: string, password: string, ip: string) {
-    const state = await startState(username);
-    const res = await fetch(`${svc.url}/auth/password`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
-      body: new URLSearchParams({ state, username, password }),
-    });
-    const html = await res.text();
-    return { status: res.status, token: hiddenValue(html, 'wresult') };
-  }
+  const { attempt } = passwordPage(() => svc.url);
   /** Waits until `n` hashes wait in the queue (both lanes); never a timing assertion. */
   async function untilWaiting(n: number) {
     for (;;) {
