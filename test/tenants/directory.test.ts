@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signIn } from '../helpers/html.js';
-import { FedbridgeError } from '../../src/errors.js';
 import { APPRU, baseFile, hashOf, localTenant, startWithFile, type Running } from './helpers.js';
+import { refusal } from '../helpers/refusal.js';
 
 let svc: Running;
 
@@ -19,15 +19,6 @@ afterAll(async () => {
 
 const dir = () => svc.service.deps.directory;
 const now = () => Date.now();
-
-async function refusal(p: Promise<unknown>): Promise<FedbridgeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FedbridgeError);
-  return err as FedbridgeError;
-}
 
 describe('store tenants', () => {
   it('a tenant created in the store signs its user in at once; removing it stops sign-ins', async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CircuitBreakers, type HttpCall } from '../../src/upstreams/breaker.js';
 import { FedbridgeError } from '../../src/errors.js';
 import type { Answer } from '../../src/upstreams/http.js';
+import { refusal } from '../helpers/refusal.js';
 
 const DEAD = 'https://dead.example:8443';
 const ALIVE = 'https://alive.example';
@@ -36,15 +37,6 @@ function setup(failures = 3, coolDownMs = 10_000) {
   const http = breakers.wrap(net.call);
   const get = (origin: string, path = '/sts') => http(`${origin}${path}`, { method: 'GET' }, 5000);
   return { clock, breakers, net, get };
-}
-
-async function refusal(p: Promise<unknown>): Promise<FedbridgeError> {
-  const err = await p.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(FedbridgeError);
-  return err as FedbridgeError;
 }
 
 describe('CircuitBreakers', () => {
