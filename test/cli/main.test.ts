@@ -13,6 +13,7 @@ import { hashPasswordSync, verifyPassword } from '../../src/upstreams/local/pass
 import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
 import { signIn } from '../helpers/html.js';
 import { freePort, startService, type TestService } from '../helpers/service.js';
+import { annMintInput } from '../helpers/mint.js';
 
 const PUBLIC_URL = 'https://auth.contoso.test';
 const AUDIENCE = 'urn:contoso:mdm';
@@ -70,25 +71,10 @@ function configFile(extra: Record<string, unknown> = {}, keyOptions: Record<stri
   return { file, keys };
 }
 
-function mintInput(now: number, over: Partial<MintInput> = {}): MintInput {
-  return {
-    identity: { subject: 'ann', upn: 'ann@contoso.test', groups: [], amr: ['pwd'], authTime: Math.floor(now / 1000), idp: { kind: 'local', id: 'contoso-local' } },
-    issuer: PUBLIC_URL,
-    audience: AUDIENCE,
-    tenantId: 'contoso',
-    ttlSeconds: 600,
-    loginHint: null,
-    client: {},
-    invitationId: null,
-    now,
-    ...over,
-  };
-}
-
 /** A token signed with the config's current key, as the service would mint it. */
 async function tokenFor(keys: string, over: Partial<MintInput> = {}, now = Date.now()): Promise<string> {
   const ring = await KeyRing.open(keys, 'ES256', { jwksMaxAgeSeconds: 300, tokenTtlSeconds: 600 }, now);
-  return (await mintToken(ring, mintInput(now, over))).token;
+  return (await mintToken(ring, annMintInput(now, { issuer: PUBLIC_URL, audience: AUDIENCE, ...over }))).token;
 }
 
 const kidOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString()).kid as string;

@@ -12,6 +12,7 @@ import { connect, type AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { startService, testConfigFile, type TestService } from '../helpers/service.js';
+import { annMintInput } from '../helpers/mint.js';
 import { createLogger } from '../../src/log.js';
 import { listen, onClientError } from '../../src/http/listen.js';
 import { isFastPath } from '../../src/http/fastpath.js';
@@ -64,17 +65,7 @@ const port = (s: Server) => (s.address() as AddressInfo).port;
 
 async function token(): Promise<string> {
   const now = svc.clock.now();
-  const { token } = await mintToken(svc.service.deps.keys, {
-    identity: { subject: 'ann', upn: 'ann@contoso.test', groups: [], amr: ['pwd'], authTime: Math.floor(now / 1000), idp: { kind: 'local', id: 'contoso-local' } },
-    issuer: svc.config.server.publicUrl,
-    audience: 'urn:test:mdm',
-    tenantId: 'contoso',
-    ttlSeconds: 600,
-    loginHint: null,
-    client: {},
-    invitationId: null,
-    now,
-  });
+  const { token } = await mintToken(svc.service.deps.keys, annMintInput(now, { issuer: svc.config.server.publicUrl, audience: 'urn:test:mdm' }));
   return token;
 }
 
