@@ -30,7 +30,7 @@ export const FLUSH_EVERY_MS = 1000;
 
 /** Buffered, asynchronous stdout. */
 export function stdoutDestination(): DestinationStream & { flushSync(): void } {
-  return pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
+  return pino.destination({ dest: 1, sync: true, minLength: LOG_BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
 }
 
 /** `destination` replaces stdout (tests capture lines this way; such a stream is written synchronously). */

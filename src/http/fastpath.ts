@@ -48,35 +48,59 @@ export function installFastPath(app: Koa, deps: AppDeps, lifecycle: Lifecycle): 
 }
 
 /**
- * Sets a header in a flat [name, value, …] list as node:http's setHeader does (which Koa's
- * ctx.set calls): a name set again keeps its place and takes the new value.
+ * One request's header access for answerIntrospection (src/actions/clientauth.ts HeaderAccess):
+ * reads request headers, and keeps the response headers the answer sets in a flat
+ * [name, value, …] list, as node:http's setHeader (which Koa's ctx.set calls) would: a name set
+ * again keeps its place and takes the new value. A class, not per-request closures.
  */
-function setHeader(list: string[], name: string, value: string): void {
-  const key = name.toLowerCase();
-  for (let i = 0; i < list.length; i += 2) {
-    if (list[i].toLowerCase() === key) {
-      list[i] = name;
-      list[i + 1] = value;
-      return;
-    }
+class LeanHeaders {
+  /** The answer's response headers, after X-Request-Id (the order Koa's stack sets them in). */
+  readonly list: string[];
+
+  constructor(
+    private readonly req: IncomingMessage,
+    requestId: string,
+  ) {
+    this.list = ['X-Request-Id', requestId];
   }
-  list.push(name, value);
+
+  get(name: string): string {
+    const v = this.req.headers[name.toLowerCase()];
+    return typeof v === 'string' ? v : '';
+  }
+
+  set(name: string, value: string): void {
+    const list = this.list;
+    const key = name.toLowerCase();
+    for (let i = 0; i < list.length; i += 2) {
+      if (list[i].toLowerCase() === key) {
+        list[i] = name;
+        list[i + 1] = value;
+        return;
+      }
+    }
+    list.push(name, value);
+  }
 }
 
 /** The lean listener for `POST /introspect` alone (exported for the differential test). */
 export function introspectListener(app: Koa, deps: AppDeps, lifecycle: Lifecycle): RequestListener {
   // The same access logger as src/http/middleware.ts accessLog(): its fields are fixed and safe.
   const access = deps.log.child({}, { redact: [] });
-  return (req, res) => {
-    handle(app, deps, lifecycle, access, req, res).catch((err) => {
-      // Only a failure to write the answer gets here (the socket is gone): nothing to answer.
-      deps.log.error({ err }, 'introspection answer failed');
-      res.destroy();
-    });
-  };
+  return (req, res) => handle(app, deps, lifecycle, access, req, res);
 }
 
 async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AppDeps['log'], req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    await answer(app, deps, lifecycle, access, req, res);
+  } catch (err) {
+    // Only a failure to write the answer gets here (the socket is gone): nothing to answer.
+    deps.log.error({ err }, 'introspection answer failed');
+    res.destroy();
+  }
+}
+
+async function answer(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AppDeps['log'], req: IncomingMessage, res: ServerResponse): Promise<void> {
   const start = process.hrtime.bigint();
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -88,15 +112,7 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
   const ip = kreq.ip;
 
   // Response headers, in the order Koa's stack sets them (the answer then the middleware).
-  const headers: string[] = ['X-Request-Id', requestId];
-  const set = (name: string, value: string) => setHeader(headers, name, value);
-  const io = {
-    get: (name: string) => {
-      const v = req.headers[name.toLowerCase()];
-      return typeof v === 'string' ? v : '';
-    },
-    set,
-  };
+  const io = new LeanHeaders(req, requestId);
   let status = 200;
   let body: string;
   try {
@@ -109,17 +125,18 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
     if (err.status >= 500) deps.log.error({ ...logFields, err: raw }, 'request failed');
     else deps.log.warn(logFields, 'request refused');
     status = err.status;
-    if (err.retryAfter !== undefined) set('Retry-After', String(err.retryAfter));
-    set('Cache-Control', 'no-store');
+    if (err.retryAfter !== undefined) io.set('Retry-After', String(err.retryAfter));
+    io.set('Cache-Control', 'no-store');
     body = JSON.stringify({ error: err.code, error_description: err.expose ? err.message : 'internal error' });
   }
-  set('Content-Type', 'application/json; charset=utf-8');
+  // The headers below are never among the answer's (Cache-Control, WWW-Authenticate,
+  // Retry-After): appended in Koa's order, without the search.
+  const headers = io.list;
+  headers.push('Content-Type', 'application/json; charset=utf-8');
   // The drain gate: decided when the answer leaves, so a request begun before the signal ends its connection too.
-  if (lifecycle.draining) set('Connection', 'close');
-  set('X-Content-Type-Options', 'nosniff');
-  set('X-Frame-Options', 'DENY');
-  set('Referrer-Policy', 'no-referrer');
-  if (kreq.protocol === 'https') set('Strict-Transport-Security', 'max-age=31536000');
+  if (lifecycle.draining) headers.push('Connection', 'close');
+  headers.push('X-Content-Type-Options', 'nosniff', 'X-Frame-Options', 'DENY', 'Referrer-Policy', 'no-referrer');
+  if (kreq.protocol === 'https') headers.push('Strict-Transport-Security', 'max-age=31536000');
 
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   deps.metrics.httpDuration.observe({ route: ROUTE, method: 'POST', status: String(status) }, ms / 1000);
@@ -131,7 +148,8 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
     res.end();
     return;
   }
-  set('Content-Length', String(Buffer.byteLength(body)));
+  headers.push('Content-Length', String(Buffer.byteLength(body)));
+  // One writeHead with the whole list: node:http serializes it once.
   res.writeHead(status, headers);
   res.end(body);
 }

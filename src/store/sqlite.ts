@@ -173,9 +173,10 @@ export class SqliteStore implements Store {
       takeTx: p<[string], { data: string; expires_at: number }>(
         'DELETE FROM transactions WHERE state = ? RETURNING data, expires_at'),
       // One statement on the hot path (a GetPolicies check): the marker and the epoch together.
-      consumedBy: p<[string, number], { device_id: string | null; nb: number | null }>(
+      // Rows as arrays ([device_id, nb]): the replay read is on /introspect's hot path (consumedBy).
+      consumedBy: p<[string, number], [string | null, number | null]>(
         `SELECT (SELECT device_id FROM consumed WHERE jti = ? AND expires_at > ?) AS device_id,
-                (SELECT not_before FROM epoch) AS nb`),
+                (SELECT not_before FROM epoch) AS nb`).raw(true),
       dropExpiredMarker: p<[string, number]>(
         'DELETE FROM consumed WHERE jti = ? AND expires_at <= ?'),
       insertMarker: p<[string, string, number]>(
@@ -353,15 +354,18 @@ export class SqliteStore implements Store {
   }
 
   async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
-    return this.run(() => {
+    // As run(), without a closure per call (the hot path).
+    try {
       // A read-only check (GetPolicies, the hot path) looks at the file at most once a second
       // of real time: until then it reads the file it has open, which keeps every marker
       // written before the replacement. A consumption (below) always looks first.
       if (performance.now() - this.fileCheckedAt >= FILE_CHECK_INTERVAL_MS) this.ensureSameFile(now);
-      const row = this.s.consumedBy.get(jti, now)!;
-      if (issuedAt !== undefined && issuedAt < (row.nb ?? Infinity)) return '';
-      return row.device_id;
-    });
+      const [deviceId, nb] = this.s.consumedBy.get(jti, now)!;
+      if (issuedAt !== undefined && issuedAt < (nb ?? Infinity)) return '';
+      return deviceId;
+    } catch (err) {
+      throw isSqliteUnavailable(err) ? storeUnavailable(err) : err;
+    }
   }
 
   async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult> {
