@@ -80,7 +80,7 @@ function tenantOr404(deps: AppDeps, id: string) {
 }
 
 function previewQuery(values: Record<Field, string>): string {
-  return new URLSearchParams(BRANDING_FIELDS.map((f) => [f, values[f]])).toString();
+  return new URLSearchParams(BRANDING_FIELDS.map((f): [string, string] => [f, values[f]])).toString();
 }
 
 function show(ctx: Context, deps: AppDeps, id: string, edited: Edited, extra: Record<string, unknown> = {}, status = 200): void {
