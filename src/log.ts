@@ -19,16 +19,22 @@ export const REDACT_PATHS = [
 ];
 
 /**
- * Log lines gather in memory and go to stdout in writes of at least this many bytes, off the
- * request path: one synchronous write per access-log line cost about a quarter of the busy
- * time of /introspect under load (issue #11 profile). Flushed every FLUSH_EVERY_MS, at exit
- * (pino flushes a buffered destination on 'exit') and on a fatal error (exitOnFatal).
- * A SIGKILL can lose at most the last FLUSH_EVERY_MS of lines.
+ * Log lines gather in memory and go to stdout in writes of at least this many bytes: one
+ * write per access-log line cost about a quarter of the busy time of /introspect under load
+ * (issue #11 profile). Flushed every FLUSH_EVERY_MS, at exit (pino flushes a buffered
+ * destination on 'exit') and on a fatal error (exitOnFatal). A SIGKILL can lose at most the
+ * last FLUSH_EVERY_MS of lines.
+ *
+ * Each batch is written from the main thread (a synchronous write of about 4 KiB, one per
+ * some twenty access lines), not with fs.write on libuv's thread pool: WebCrypto's signature
+ * checks run on that pool, and every queued write woke a pool thread beside them
+ * (docs/operations.md, "Capacity"). As with pino's default destination, a stdout that does not
+ * keep up (a full pipe) slows the process rather than growing its memory.
  */
 export const LOG_BUFFER_BYTES = 4096;
 export const FLUSH_EVERY_MS = 1000;
 
-/** Buffered, asynchronous stdout. */
+/** Buffered stdout, written in batches from the main thread. */
 export function stdoutDestination(): DestinationStream & { flushSync(): void } {
   return pino.destination({ dest: 1, sync: true, minLength: LOG_BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
 }
