@@ -9,16 +9,8 @@
 // ratio to that one, per CPU-second.
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
-import { loadTest, startChild } from './lib.js';
+import { measureLoad as measure, startChild } from './lib.js';
 
-async function measure(server, url, makeRequest) {
-  const before = await server.cpu();
-  const start = performance.now();
-  const rps = await loadTest(url, makeRequest);
-  const secs = (performance.now() - start) / 1000;
-  const cpuSecs = ((await server.cpu()) - before) / 1e6;
-  return { rps, perCpu: (rps * secs) / cpuSecs, cores: cpuSecs / secs };
-}
 
 const args = process.argv.slice(2);
 const at = args.indexOf('--against');
@@ -41,7 +33,7 @@ try {
     if (other && i % 2 === 1) o = await measure(other, `http://127.0.0.1:${other.port}/introspect`, fedReq(other));
     f = await measure(fed, `http://127.0.0.1:${fed.port}/introspect`, fedReq(fed));
     if (other && i % 2 === 0) o = await measure(other, `http://127.0.0.1:${other.port}/introspect`, fedReq(other));
-    rows.push({ rps: f.rps / b.rps, cpu: f.perCpu / b.perCpu, fedCores: f.cores, baseCores: b.cores, otherCpu: o && o.perCpu / b.perCpu, vs: o && f.perCpu / o.perCpu });
+    rows.push({ rps: f.rps / b.rps, cpu: f.perCpuSecond / b.perCpuSecond, fedCores: f.cores, baseCores: b.cores, otherCpu: o && o.perCpuSecond / b.perCpuSecond, vs: o && f.perCpuSecond / o.perCpuSecond });
   }
 } finally {
   await fed.stop();

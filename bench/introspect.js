@@ -1,15 +1,6 @@
 // /introspect requests per second against a bare node:http server doing the same jwtVerify.
-import { fmt, loadTest, startChild } from './lib.js';
+import { fmt, measureLoad as measure, startChild } from './lib.js';
 
-/** Throughput and requests per server CPU-second of one load run. */
-async function measure(server, url, makeRequest) {
-  const before = await server.cpu();
-  const start = performance.now();
-  const rps = await loadTest(url, makeRequest);
-  const secs = (performance.now() - start) / 1000;
-  const cpuSecs = ((await server.cpu()) - before) / 1e6;
-  return { rps, perCpuSecond: (rps * secs) / cpuSecs, cores: cpuSecs / secs };
-}
 
 export async function run() {
   const fed = await startChild('fedbridge');

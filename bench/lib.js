@@ -46,6 +46,16 @@ export async function loadTest(url, makeRequest, { ms = 3000, concurrency = 16 }
  * Forks a bench child (`script` beside this file) and resolves, once it reports ready over
  * IPC, to { ...its message, cpu(), stop() }: cpu() asks the child for its CPU microseconds.
  */
+/** Throughput and requests per server CPU-second of one load run against a child server (startChild). */
+export async function measureLoad(server, url, makeRequest) {
+  const before = await server.cpu();
+  const start = performance.now();
+  const rps = await loadTest(url, makeRequest);
+  const secs = (performance.now() - start) / 1000;
+  const cpuSecs = ((await server.cpu()) - before) / 1e6;
+  return { rps, perCpuSecond: (rps * secs) / cpuSecs, cores: cpuSecs / secs };
+}
+
 export function forkChild(script, args, { stdio = ['ignore', 'inherit', 'inherit', 'ipc'], name = script, execArgv: extraArgv = [] } = {}) {
   // BENCH_PROFILE=dir writes a CPU profile of every child there (for finding hot spots).
   const execArgv = [...extraArgv, ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [])];
