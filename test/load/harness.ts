@@ -333,6 +333,13 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** Stops a rig's processes in order (a failure does not keep the rest running), then Redis, then drops the keys. */
+async function stopRig(parts: ReadonlyArray<{ close(): Promise<unknown> }>, redis: { stop(): Promise<unknown> }, keysDir: string): Promise<void> {
+  for (const part of parts) await part.close().catch(() => {});
+  await redis.stop().catch(() => {});
+  rmSync(keysDir, { recursive: true, force: true });
+}
+
 /**
  * `idpTimeoutMs`: the IdP deadline (default 3000 ms, so the fault tests' frozen IdP ends in a 504
  * quickly; the load test uses the config default, 10 s: a busy test IdP is not a dead one).
@@ -363,13 +370,7 @@ export async function startRig(opts: { redisArgs?: string[]; extra?: Record<stri
     keysDir,
     log,
     file,
-    async close() {
-      await idp.close().catch(() => {});
-      await a.close().catch(() => {});
-      await b.close().catch(() => {});
-      await redis.stop().catch(() => {});
-      rmSync(keysDir, { recursive: true, force: true });
-    },
+    close: () => stopRig([idp, a, b], redis, keysDir),
   };
 }
 
@@ -388,9 +389,7 @@ async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string
     started.push(await FedbridgeChild.start({ config: file(), port: portA, log, inst: 'A' }));
     started.push(await FedbridgeChild.start({ config: file(), log, inst: 'B' }));
   } catch (err) {
-    for (const c of started) await c.close();
-    await redis.stop().catch(() => {});
-    rmSync(keysDir, { recursive: true, force: true });
+    await stopRig(started, redis, keysDir);
     throw err;
   }
   const [A, B] = started as [FedbridgeChild, FedbridgeChild];
@@ -409,13 +408,7 @@ async function startChildRig(opts: { redisArgs?: string[]; extra?: Record<string
     keysDir,
     log,
     file,
-    async close() {
-      await idp.close().catch(() => {});
-      await A.close().catch(() => {});
-      await B.close().catch(() => {});
-      await redis.stop().catch(() => {});
-      rmSync(keysDir, { recursive: true, force: true });
-    },
+    close: () => stopRig([idp, A, B], redis, keysDir),
   };
 }
 
