@@ -39,17 +39,73 @@ export function stdoutDestination(): DestinationStream & { flushSync(): void } {
   return pino.destination({ dest: 1, sync: true, minLength: LOG_BUFFER_BYTES, periodicFlush: FLUSH_EVERY_MS });
 }
 
+/**
+ * pino's ISO timestamp, made once per millisecond: under load many lines share a millisecond,
+ * and formatting a Date was half the cost of an access-log line on /introspect
+ * (docs/operations.md, "Capacity"). The same text as pino.stdTimeFunctions.isoTime.
+ */
+let lastMs = -1;
+let lastTime = '';
+export function isoTime(): string {
+  const ms = Date.now();
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastTime = `,"time":"${new Date(ms).toISOString()}"`;
+  }
+  return lastTime;
+}
+
+/** Loggers made by createLogger: their line format is known, so writeAccessLine may write it itself. */
+const knownFormat = new WeakSet<Logger>();
+
 /** `destination` replaces stdout (tests capture lines this way; such a stream is written synchronously). */
 export function createLogger(level: string, destination: DestinationStream = stdoutDestination()): Logger {
-  return pino(
+  const log = pino(
     {
       level,
       base: { service: 'fedbridge' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTime,
     },
     destination,
   );
+  knownFormat.add(log);
+  return log;
+}
+
+/** One access-log line's fields (src/http/middleware.ts accessLog() logs the same ones). */
+export interface AccessFields {
+  reqId: string;
+  method: string;
+  url: string;
+  status: number;
+  ms: number;
+  ip: string;
+}
+
+/**
+ * An access-log line writer for the lean /introspect path (src/http/fastpath.ts): for a logger
+ * made by createLogger it writes the line itself, the same bytes pino writes for
+ * `log.info(fields, 'request')` (test/log/access-line.test.ts compares them), without pino's
+ * generic serializer, which was a tenth of the path's own work (docs/operations.md, "Capacity").
+ * Any other logger (a test's, a library user's) gets `log.info`.
+ */
+export function accessLineWriter(log: Logger): (f: AccessFields) => void {
+  if (!knownFormat.has(log)) {
+    const access = log.child({}, { redact: [] });
+    return (f) => access.info(f, 'request');
+  }
+  const sym = pino.symbols as unknown as Record<string, symbol>;
+  const self = log as unknown as Record<symbol, unknown>;
+  const stream = self[sym.streamSym] as { write(line: string): unknown };
+  const chindings = self[sym.chindingsSym] as string;
+  const json = JSON.stringify;
+  return (f) => {
+    if (!log.isLevelEnabled('info')) return;
+    stream.write(
+      `{"level":30${isoTime()}${chindings},"reqId":${json(f.reqId)},"method":${json(f.method)},"url":${json(f.url)},"status":${json(f.status)},"ms":${json(f.ms)},"ip":${json(f.ip)},"msg":"request"}\n`,
+    );
+  };
 }
 
 /** Writes out whatever a buffered destination holds, now (a no-op for other streams). */

@@ -21,6 +21,9 @@ import type { Lifecycle } from '../observability/drain.js';
 import { answerIntrospection } from '../actions/introspect.js';
 import { FedbridgeError, internalError, isFedbridgeError } from '../errors.js';
 import { IDP_RETRY_AFTER_SECONDS } from './middleware.js';
+import { accessLineWriter, type AccessFields } from '../log.js';
+
+type AccessWriter = (f: AccessFields) => void;
 
 /** The request listener node:http calls. */
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -85,12 +88,12 @@ class LeanHeaders {
 
 /** The lean listener for `POST /introspect` alone (exported for the differential test). */
 export function introspectListener(app: Koa, deps: AppDeps, lifecycle: Lifecycle): RequestListener {
-  // The same access logger as src/http/middleware.ts accessLog(): its fields are fixed and safe.
-  const access = deps.log.child({}, { redact: [] });
+  // The same access-log line as src/http/middleware.ts accessLog(): its fields are fixed and safe.
+  const access = accessLineWriter(deps.log);
   return (req, res) => handle(app, deps, lifecycle, access, req, res);
 }
 
-async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AppDeps['log'], req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AccessWriter, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     await answer(app, deps, lifecycle, access, req, res);
   } catch (err) {
@@ -100,7 +103,7 @@ async function handle(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
   }
 }
 
-async function answer(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AppDeps['log'], req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function answer(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: AccessWriter, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const start = process.hrtime.bigint();
   const given = req.headers['x-request-id'];
   const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -140,7 +143,7 @@ async function answer(app: Koa, deps: AppDeps, lifecycle: Lifecycle, access: App
 
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   deps.metrics.httpDuration.observe({ route: ROUTE, method: 'POST', status: String(status) }, ms / 1000);
-  access.info({ reqId: requestId, method: 'POST', url: ROUTE, status, ms: Math.round(ms * 10) / 10, ip }, 'request');
+  access({ reqId: requestId, method: 'POST', url: ROUTE, status, ms: Math.round(ms * 10) / 10, ip });
 
   // The client went away while we worked: as Koa (respond()), end without an answer.
   if (res.writableEnded) return;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { AppDeps } from './deps.js';
 import { FedbridgeError, badRequest, internalError, isFedbridgeError } from '../errors.js';
-import { redactUrl } from '../log.js';
+import { accessLineWriter, redactUrl } from '../log.js';
 import { sendErrorPage, sendJsonError } from './respond.js';
 import { tenantById } from './deps.js';
 
@@ -25,8 +25,9 @@ export function requestId() {
 export function accessLog(deps: AppDeps) {
   // One line per request: its fields are fixed and already safe (a validated request id, the
   // path with its query redacted, status, time, address), so it skips the redaction pass, which
-  // cost two thirds of the line (bench/introspect.js; every other log line keeps it).
-  const access = deps.log.child({}, { redact: [] });
+  // cost two thirds of the line (bench/introspect.js; every other log line keeps it), and is
+  // written by src/log.ts accessLineWriter, as on the lean /introspect path.
+  const access = accessLineWriter(deps.log);
   return async (ctx: Context, next: Next) => {
     const start = process.hrtime.bigint();
     try {
@@ -35,10 +36,7 @@ export function accessLog(deps: AppDeps) {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
       const route = (ctx as Context & { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       deps.metrics.httpDuration.observe({ route: String(route), method: ctx.method, status: String(ctx.status) }, ms / 1000);
-      access.info(
-        { reqId: ctx.state.requestId, method: ctx.method, url: redactUrl(ctx.originalUrl), status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip },
-        'request',
-      );
+      access({ reqId: ctx.state.requestId, method: ctx.method, url: redactUrl(ctx.originalUrl), status: ctx.status, ms: Math.round(ms * 10) / 10, ip: ctx.ip });
     }
   };
 }

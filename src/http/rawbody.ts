@@ -55,6 +55,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** A JSON string from its opening quote (sticky: matched where lastIndex points). */
+const JSON_STRING = /"[^"\\]*(?:\\.[^"\\]*)*"/y;
+
 /**
  * The top-level object keys of a JSON text that appear more than once (after JSON unescaping:
  * "tok\u0065n" is "token"). JSON.parse keeps the last of a repeated key silently, so a reader
@@ -69,8 +72,11 @@ export function duplicateTopLevelKeys(json: string): string[] {
   for (let i = 0; i < json.length; i++) {
     const c = json[i];
     if (c === '"') {
-      let j = i + 1;
-      while (j < json.length && json[j] !== '"') j += json[j] === '\\' ? 2 : 1;
+      // The string's end, found by the regex engine rather than a character loop (a token
+      // value is most of the body, on /introspect's hot path).
+      JSON_STRING.lastIndex = i;
+      if (!JSON_STRING.test(json)) return [];
+      const j = JSON_STRING.lastIndex - 1;
       if (depth === 1 && expectKey) {
         let key: string;
         try {
