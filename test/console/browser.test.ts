@@ -25,6 +25,9 @@ beforeAll(async () => {
   svc = await startConsoleService({ extra: { appru: { allow: ['http://127.0.0.1:{{PORT}}/device-return'] } } });
   browser = await launchBrowser();
   ctx = await browser.newContext({ locale: 'en' });
+  // A wait that never ends fails with the call named (Playwright's default is no timeout at all).
+  ctx.setDefaultTimeout(30_000);
+  ctx.setDefaultNavigationTimeout(30_000);
   page = await ctx.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
@@ -66,125 +69,176 @@ async function tabTo(p: Page, want: { id?: string; text?: RegExp }, max = 60): P
   throw new Error(`Tab never reached ${want.id ?? want.text}`);
 }
 
+/**
+ * The walk below in named steps. A step that fails or hangs fails the test with its name: some
+ * Playwright calls take no timeout (evaluate, keyboard, page.close) and expect.poll does not bound its
+ * callback, so each step is bounded here, and all of them end before the test's own timeout.
+ */
+const WALK_MS = 170_000;
+const STEP_MS = 60_000;
+let walkEnds = 0;
+async function step(name: string, fn: () => Promise<void>): Promise<void> {
+  const ms = Math.max(1_000, Math.min(STEP_MS, walkEnds - Date.now()));
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`step "${name}" did not finish within ${Math.round(ms / 1000)} s`)), ms);
+  });
+  try {
+    await Promise.race([fn(), hung]);
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith('step "')) e.message = `step "${name}": ${e.message}`;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A poll's value, or null when it does not settle soon (expect.poll would wait for it forever). */
+function soon<T>(p: Promise<T>, ms = 5_000): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p.catch(() => null), new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)))]).finally(() => clearTimeout(timer));
+}
+
 async function focused(p: Page, id: string): Promise<void> {
   await p.waitForFunction((want) => (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement?.id === want, id, { timeout: 10_000 });
 }
 
 it('the whole console works with the keyboard alone and every page passes axe', async () => {
-  // The sign-in page: the token field has focus on arrival.
-  await page.goto(`${svc.url}/admin`);
-  expect(await axeViolations(page)).toEqual([]);
-  await focused(page, 'token');
-  await page.keyboard.type('a-wrong-admin-token');
-  await page.keyboard.press('Enter');
-  await page.getByRole('alert').waitFor();
-  expect(await axeViolations(page)).toEqual([]);
-  await page.locator('#token').focus();
-  await page.keyboard.type(ADMIN_TOKEN);
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin/tenants`);
+  walkEnds = Date.now() + WALK_MS;
+  await step('sign-in page: a wrong token, then the admin token', async () => {
+    // The sign-in page: the token field has focus on arrival.
+    await page.goto(`${svc.url}/admin`);
+    expect(await axeViolations(page)).toEqual([]);
+    await focused(page, 'token');
+    await page.keyboard.type('a-wrong-admin-token');
+    await page.keyboard.press('Enter');
+    await page.getByRole('alert').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
+    await page.locator('#token').focus();
+    await page.keyboard.type(ADMIN_TOKEN);
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin/tenants`);
+  });
 
-  // Tenants.
-  await page.getByRole('heading', { name: 'Tenants' }).waitFor();
-  expect(await page.locator('#tenant-acme').textContent()).toContain('Configuration file');
-  expect(await axeViolations(page)).toEqual([]);
+  await step('tenants page', async () => {
+    await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+    expect(await page.locator('#tenant-acme').textContent()).toContain('Configuration file');
+    expect(await axeViolations(page)).toEqual([]);
+  });
 
   // Branding of Acme, with the live preview.
-  await tabTo(page, { text: /^Branding of Acme Corp$/ });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin/tenants/acme/branding`);
   const preview = () => page.frames().find((f) => f.url().includes('/admin/tenants/acme/preview'));
-  await expect.poll(async () => (await preview()?.locator('h1').textContent().catch(() => null)) ?? null, { timeout: 15_000 }).toBe('Sign in to enroll this device');
-  expect(await axeViolations(page)).toEqual([]);
-  const alone = await ctx.newPage();
-  await alone.goto(preview()!.url());
-  expect(await axeViolations(alone)).toEqual([]);
-  await alone.close();
-  await tabTo(page, { id: 'f-primaryColor' });
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type('#aa3300');
-  await tabTo(page, { id: 'f-signInText' });
-  await page.keyboard.type('Only Acme staff');
-  // The preview follows the typing (the page's nonce'd script reloads it).
-  await expect
-    .poll(async () => {
-      const f = preview();
-      if (!f || !f.url().includes('aa3300') || !f.url().includes('Acme+staff')) return null;
-      return f.evaluate(() => {
-        const d = (globalThis as unknown as { document: { querySelector(s: string): unknown; body: { textContent: string } } }).document;
-        const button = d.querySelector('button[type=submit]');
-        return { bg: (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(button).backgroundColor, text: d.body.textContent.includes('Only Acme staff') };
-      }).catch(() => null);
-    }, { timeout: 15_000 })
-    .toEqual({ bg: 'rgb(170, 51, 0)', text: true });
+  await step('branding page and its preview', async () => {
+    await tabTo(page, { text: /^Branding of Acme Corp$/ });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin/tenants/acme/branding`);
+    await expect.poll(async () => (await soon(preview()?.locator('h1').textContent({ timeout: 2_000 }) ?? Promise.resolve(null))) ?? null, { timeout: 15_000 }).toBe('Sign in to enroll this device');
+    expect(await axeViolations(page)).toEqual([]);
+    const alone = await ctx.newPage();
+    await alone.goto(preview()!.url());
+    expect(await axeViolations(alone)).toEqual([]);
+    await alone.close();
+  });
+  await step('branding: the preview follows the typing', async () => {
+    await tabTo(page, { id: 'f-primaryColor' });
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('#aa3300');
+    await tabTo(page, { id: 'f-signInText' });
+    await page.keyboard.type('Only Acme staff');
+    // The preview follows the typing (the page's nonce'd script reloads it).
+    await expect
+      .poll(async () => {
+        const f = preview();
+        if (!f || !f.url().includes('aa3300') || !f.url().includes('Acme+staff')) return null;
+        return soon(
+          f.evaluate(() => {
+            const d = (globalThis as unknown as { document: { querySelector(s: string): unknown; body: { textContent: string } } }).document;
+            const button = d.querySelector('button[type=submit]');
+            return { bg: (globalThis as unknown as { getComputedStyle(e: unknown): { backgroundColor: string } }).getComputedStyle(button).backgroundColor, text: d.body.textContent.includes('Only Acme staff') };
+          }),
+        );
+      }, { timeout: 15_000 })
+      .toEqual({ bg: 'rgb(170, 51, 0)', text: true });
+  });
 
-  // Invitations: create one by keyboard, see the link and its QR code.
-  // The nav is at the top: from the start of the page.
-  await page.locator('body').focus();
-  await tabTo(page, { text: /^Invitations$/ });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin/invitations`);
-  expect(await axeViolations(page)).toEqual([]);
-  await tabTo(page, { id: 'inv-tenant' });
-  await tabTo(page, { id: 'inv-upn' });
-  await page.keyboard.type('ann@acme.test');
-  await tabTo(page, { id: 'inv-servername' });
-  await page.keyboard.type('mdm.acme.test');
-  await page.keyboard.press('Enter');
-  await page.locator('#created').waitFor();
-  const link = await page.locator('#created-link').inputValue();
-  expect(link).toMatch(/^ms-device-enrollment:\?mode=mdm&username=ann%40acme\.test&servername=mdm\.acme\.test&accesstoken=/);
-  const qr = page.getByRole('img', { name: 'QR code of the enrollment link for ann@acme.test' });
-  expect(await qr.isVisible()).toBe(true);
-  expect((await qr.boundingBox())!.width).toBeGreaterThanOrEqual(200);
-  expect(await axeViolations(page)).toEqual([]);
+  await step('invitations: create one, see its link and QR code', async () => {
+    // The nav is at the top: from the start of the page.
+    await page.locator('body').focus();
+    await tabTo(page, { text: /^Invitations$/ });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin/invitations`);
+    expect(await axeViolations(page)).toEqual([]);
+    await tabTo(page, { id: 'inv-tenant' });
+    await tabTo(page, { id: 'inv-upn' });
+    await page.keyboard.type('ann@acme.test');
+    await tabTo(page, { id: 'inv-servername' });
+    await page.keyboard.type('mdm.acme.test');
+    await page.keyboard.press('Enter');
+    await page.locator('#created').waitFor();
+    const link = await page.locator('#created-link').inputValue();
+    expect(link).toMatch(/^ms-device-enrollment:\?mode=mdm&username=ann%40acme\.test&servername=mdm\.acme\.test&accesstoken=/);
+    const qr = page.getByRole('img', { name: 'QR code of the enrollment link for ann@acme.test' });
+    expect(await qr.isVisible()).toBe(true);
+    expect((await qr.boundingBox())!.width).toBeGreaterThanOrEqual(200);
+    expect(await axeViolations(page)).toEqual([]);
+  });
 
-  // Revoke it by keyboard.
-  await tabTo(page, { text: /^Revoke the invitation for ann@acme\.test/ });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin/invitations?done=revoked`);
-  expect(await page.getByRole('status').textContent()).toContain('revoked');
-  expect(await page.locator('#no-invitations').isVisible()).toBe(true);
-  expect(await axeViolations(page)).toEqual([]);
+  await step('invitations: revoke it', async () => {
+    await tabTo(page, { text: /^Revoke the invitation for ann@acme\.test/ });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin/invitations?done=revoked`);
+    expect(await page.getByRole('status').textContent()).toContain('revoked');
+    expect(await page.locator('#no-invitations').isVisible()).toBe(true);
+    expect(await axeViolations(page)).toEqual([]);
+  });
 
-  // A real sign-in in another tab, by keyboard too.
-  const device = await ctx.newPage();
-  await device.goto(`${svc.url}/auth?appru=${encodeURIComponent(`${svc.url}/device-return`)}&login_hint=ann%40acme.test`);
-  await focused(device, 'password');
-  await device.keyboard.type(PASSWORD);
-  const finished = device.waitForRequest((r) => r.url() === `${svc.url}/device-return` && r.method() === 'POST');
-  await device.keyboard.press('Enter');
-  await finished;
-  await device.close();
-  await svc.service.deps.audit.flush();
+  await step('a real sign-in in another tab', async () => {
+    const device = await ctx.newPage();
+    await device.goto(`${svc.url}/auth?appru=${encodeURIComponent(`${svc.url}/device-return`)}&login_hint=ann%40acme.test`);
+    await focused(device, 'password');
+    await device.keyboard.type(PASSWORD);
+    const finished = device.waitForRequest((r) => r.url() === `${svc.url}/device-return` && r.method() === 'POST');
+    await device.keyboard.press('Enter');
+    await finished;
+    // Close only once that navigation has committed and loaded: chromium acknowledges a close that
+    // races a navigation commit and then drops it, and page.close() (no timeout) waits forever.
+    await device.waitForURL(`${svc.url}/device-return`);
+    await device.close();
+    await svc.service.deps.audit.flush();
+  });
 
-  // Activity: filter on successful sign-ins, by keyboard.
-  await page.locator('body').focus();
-  await tabTo(page, { text: /^Activity$/ });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin/activity`);
-  await tabTo(page, { id: 'filter-type' });
-  await page.keyboard.type('signin.ok');
-  await tabTo(page, { text: /^Show$/ });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(/\/admin\/activity\?tenant=&type=signin\.ok$/);
-  const rows = page.locator('#events tbody tr');
-  expect(await rows.count()).toBe(1);
-  expect(await rows.first().textContent()).toContain('ann@acme.test');
-  expect(await axeViolations(page)).toEqual([]);
+  await step('activity: filter on successful sign-ins', async () => {
+    await page.locator('body').focus();
+    await tabTo(page, { text: /^Activity$/ });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin/activity`);
+    await tabTo(page, { id: 'filter-type' });
+    await page.keyboard.type('signin.ok');
+    await tabTo(page, { text: /^Show$/ });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/admin\/activity\?tenant=&type=signin\.ok$/);
+    const rows = page.locator('#events tbody tr');
+    expect(await rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain('ann@acme.test');
+    expect(await axeViolations(page)).toEqual([]);
+  });
 
-  // An error page (an unknown tenant), then sign out.
-  await page.goto(`${svc.url}/admin/tenants/nope/branding`);
-  expect(await axeViolations(page)).toEqual([]);
-  await page.goto(`${svc.url}/admin/tenants`);
-  await page.locator('body').focus();
-  await tabTo(page, { id: 'sign-out' });
-  await page.keyboard.press('Enter');
-  await page.waitForURL(`${svc.url}/admin?signed_out=1`);
-  expect(await page.getByRole('status').textContent()).toContain('signed out');
-  expect(await axeViolations(page)).toEqual([]);
-  await page.goto(`${svc.url}/admin/tenants`);
-  expect(page.url()).toBe(`${svc.url}/admin`);
+  await step('an error page (an unknown tenant)', async () => {
+    await page.goto(`${svc.url}/admin/tenants/nope/branding`);
+    expect(await axeViolations(page)).toEqual([]);
+  });
+
+  await step('sign out', async () => {
+    await page.goto(`${svc.url}/admin/tenants`);
+    await page.locator('body').focus();
+    await tabTo(page, { id: 'sign-out' });
+    await page.keyboard.press('Enter');
+    await page.waitForURL(`${svc.url}/admin?signed_out=1`);
+    expect(await page.getByRole('status').textContent()).toContain('signed out');
+    expect(await axeViolations(page)).toEqual([]);
+    await page.goto(`${svc.url}/admin/tenants`);
+    expect(page.url()).toBe(`${svc.url}/admin`);
+  });
 
   expect(cspErrors).toEqual([]);
 }, 180_000);
