@@ -9,7 +9,8 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
+import { signingKeyObject } from './sign.js';
 import {
   calculateJwkThumbprint,
   createLocalJWKSet,
@@ -36,6 +37,8 @@ interface KeyFile {
 
 export interface LoadedKey extends KeyFile {
   privateKey: CryptoKey;
+  /** The same private key for node:crypto's synchronous sign (src/tokens/sign.ts). */
+  keyObject: KeyObject;
   publicJwk: JWK;
 }
 
@@ -155,6 +158,7 @@ export class KeyRing {
       files.map(async (f) => ({
         ...f,
         privateKey: (await importJWK(f.privateJwk, f.alg)) as CryptoKey,
+        keyObject: signingKeyObject(f.privateJwk),
         publicJwk: { ...publicPart(f.privateJwk), kid: f.kid, alg: f.alg, use: 'sig' },
       })),
     );

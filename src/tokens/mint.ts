@@ -1,6 +1,6 @@
 /** Mints the `wresult` token: a compact JWS signed with the current key (README, The token). */
 import { createHash, randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { signCompact } from './sign.js';
 import type { KeyRing } from './keys.js';
 import { CLIENT_PARAMS, MAX_TOKEN_BYTES, type FedbridgeClaims, type Identity } from './claims.js';
 import { internalError } from '../errors.js';
@@ -54,9 +54,7 @@ export function buildClaims(input: MintInput): FedbridgeClaims {
 export async function mintToken(keys: KeyRing, input: MintInput): Promise<{ token: string; claims: FedbridgeClaims }> {
   const key = keys.signingKey(input.now);
   const claims = buildClaims(input);
-  const token = await new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-    .sign(key.privateKey);
+  const token = signCompact(key.alg, key.keyObject, { alg: key.alg, kid: key.kid, typ: 'JWT' }, claims as unknown as Record<string, unknown>);
   if (token.length > MAX_TOKEN_BYTES) throw internalError(`token of ${token.length} bytes exceeds ${MAX_TOKEN_BYTES}`);
   return { token, claims };
 }
