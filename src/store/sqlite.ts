@@ -89,6 +89,15 @@ const FILE_CHECK_INTERVAL_MS = 1000;
 // Stands in for "no upper bound" so one prepared statement serves both cases.
 const NO_BEFORE = Number.MAX_SAFE_INTEGER;
 
+/** A replay read waiting for the end of the event-loop turn (SqliteStore.consumedBy). */
+interface PendingRead {
+  jti: string;
+  now: number;
+  issuedAt: number | undefined;
+  resolve: (deviceId: string | null) => void;
+  reject: (err: unknown) => void;
+}
+
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
   private db: Database.Database;
@@ -294,7 +303,10 @@ export class SqliteStore implements Store {
         st.bumpRevision.run();
       }),
     };
-    return { ...st, epochNotBefore, consumeTx, appendTx, purgeTx, tenantTx };
+    // Replay reads of one event-loop turn in one read transaction (consumedBy): each
+    // transaction takes and releases SQLite's WAL read lock, two file-lock calls.
+    const readMarkersTx = db.transaction((batch: PendingRead[]) => batch.map((r) => st.consumedBy.get(r.jti, r.now)!));
+    return { ...st, epochNotBefore, consumeTx, appendTx, purgeTx, tenantTx, readMarkersTx };
   }
 
   private static openDb(path: string): Database.Database {
@@ -353,20 +365,42 @@ export class SqliteStore implements Store {
     });
   }
 
-  async consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
-    // As run(), without a closure per call (the hot path).
-    try {
-      // A read-only check (GetPolicies, the hot path) looks at the file at most once a second
-      // of real time: until then it reads the file it has open, which keeps every marker
-      // written before the replacement. A consumption (below) always looks first.
-      if (performance.now() - this.fileCheckedAt >= FILE_CHECK_INTERVAL_MS) this.ensureSameFile(now);
-      const [deviceId, nb] = this.s.consumedBy.get(jti, now)!;
-      if (issuedAt !== undefined && issuedAt < (nb ?? Infinity)) return '';
-      return deviceId;
-    } catch (err) {
-      throw isSqliteUnavailable(err) ? storeUnavailable(err) : err;
-    }
+  /**
+   * The replay read of a check that does not consume (a GetPolicies: /introspect's hot path).
+   * Reads asked for during one turn of the event loop are made together at its end, in one
+   * read transaction (docs/operations.md, "Capacity"): each answer is the state at a moment
+   * during its request, as a read made at once would be.
+   */
+  consumedBy(jti: string, now: number, issuedAt?: number): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      if (this.pendingReads.length === 0) setImmediate(this.readPending);
+      this.pendingReads.push({ jti, now, issuedAt, resolve, reject });
+    });
   }
+
+  private pendingReads: PendingRead[] = [];
+
+  private readonly readPending = (): void => {
+    const batch = this.pendingReads;
+    this.pendingReads = [];
+    let rows: Array<[string | null, number | null]>;
+    try {
+      // A read-only check looks at the file at most once a second of real time: until then it
+      // reads the file it has open, which keeps every marker written before the replacement.
+      // A consumption (below) always looks first.
+      if (performance.now() - this.fileCheckedAt >= FILE_CHECK_INTERVAL_MS) this.ensureSameFile(batch[0].now);
+      rows = batch.length === 1 ? [this.s.consumedBy.get(batch[0].jti, batch[0].now)!] : this.s.readMarkersTx(batch);
+    } catch (err) {
+      const failure = isSqliteUnavailable(err) ? storeUnavailable(err) : err;
+      for (const r of batch) r.reject(failure);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const [deviceId, nb] = rows[i];
+      const { issuedAt, resolve } = batch[i];
+      resolve(issuedAt !== undefined && issuedAt < (nb ?? Infinity) ? '' : deviceId);
+    }
+  };
 
   async consumeToken(jti: string, deviceId: string, expiresAt: number, now: number, issuedAt?: number): Promise<ConsumeResult> {
     return this.run(() => {

@@ -144,6 +144,28 @@ export function runStoreConformance(name: string, open: () => Promise<Store>): v
         expect(await store.consumedBy(jti, now + 2 * MIN)).toBe('dev-B');
       });
 
+      it('many reads at once, with a consume among them, each get their own answer', async () => {
+        const now = Date.now();
+        const bound = uid('jti');
+        const open = uid('jti');
+        const expired = uid('jti');
+        const late = uid('jti');
+        await store.consumeToken(bound, 'dev-A', now + 10 * MIN, now);
+        await store.consumeToken(expired, 'dev-E', now + 1, now);
+        // All asked in one turn of the event loop; `late` is consumed after its first read was asked.
+        const reads = [bound, open, expired, bound, open, late].map((jti) => store.consumedBy(jti, now + 1));
+        const consumed = store.consumeToken(late, 'dev-L', now + 10 * MIN, now + 1);
+        const again = store.consumedBy(late, now + 1);
+        expect(await Promise.all(reads)).toEqual(['dev-A', null, null, 'dev-A', null, expect.toSatisfy((v) => v === null || v === 'dev-L')]);
+        expect(await consumed).toBe('consumed');
+        expect(await again).toBe('dev-L');
+        expect(await store.consumedBy(late, now + 2)).toBe('dev-L');
+        // 300 reads in one turn: every answer right.
+        const many = await Promise.all(Array.from({ length: 300 }, (_, i) => store.consumedBy(i % 3 === 0 ? bound : uid('none'), now + 1)));
+        expect(many.filter((v) => v === 'dev-A')).toHaveLength(100);
+        expect(many.filter((v) => v === null)).toHaveLength(200);
+      });
+
       it('concurrent consumes by one device: one consumed, the rest retries', async () => {
         const now = Date.now();
         const jti = uid('jti');

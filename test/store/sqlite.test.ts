@@ -72,6 +72,28 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('replay reads of one event-loop turn share one read transaction, and a failure reaches every one of them', async () => {
+    const store = SqliteStore.open(':memory:');
+    const now = 1_000_000;
+    await store.consumeToken('j', 'd', now + 10_000, now);
+    const s = (store as unknown as { s: { readMarkersTx: (batch: unknown[]) => unknown } }).s;
+    const batches: number[] = [];
+    const real = s.readMarkersTx;
+    s.readMarkersTx = (batch) => {
+      batches.push(batch.length);
+      return real(batch);
+    };
+    expect(await Promise.all([1, 2, 3, 4].map((i) => store.consumedBy(i % 2 ? 'j' : 'x', now)))).toEqual(['d', null, 'd', null]);
+    expect(batches).toEqual([4]);
+    // One read alone in its turn: a plain read, no transaction.
+    expect(await store.consumedBy('j', now)).toBe('d');
+    expect(batches).toEqual([4]);
+    // The connection fails under the batch: every read of it is refused, none hangs.
+    (store as unknown as { db: Database.Database }).db.close();
+    const failed = await Promise.allSettled([store.consumedBy('j', now), store.consumedBy('x', now)]);
+    expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('purgeExpired really deletes the rows (not just hides them)', async () => {
     const store = SqliteStore.open(':memory:');
     const now = 1_000_000;
