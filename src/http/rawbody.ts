@@ -2,6 +2,7 @@
  * Reads a small raw request body (SOAP endpoints; the form/JSON body parser never sees XML).
  * Over the limit it stops buffering at once; Node discards the rest after the response.
  */
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 
 export class BodyError extends Error {
@@ -13,8 +14,6 @@ export class BodyError extends Error {
     this.kind = kind;
   }
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
@@ -39,11 +38,11 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
     };
     const onEnd = () => {
       cleanup();
-      try {
-        resolve(utf8.decode(Buffer.concat(chunks)));
-      } catch {
-        reject(new BodyError('The request is not valid UTF-8.'));
-      }
+      const bytes = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      // Checked first, then decoded: toString alone would put U+FFFD in place of bad bytes. A
+      // leading byte order mark is dropped, as a TextDecoder would.
+      if (!isUtf8(bytes)) reject(new BodyError('The request is not valid UTF-8.'));
+      else resolve(bytes.toString('utf8', bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0));
     };
     const onError = (err: Error) => {
       cleanup();

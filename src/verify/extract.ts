@@ -41,7 +41,8 @@ function decodeBst(value: string): string | null {
 
 export function extractToken(input: string, opts: { acceptEntra?: boolean } = {}): ExtractResult {
   if (typeof input !== 'string' || input.length === 0) return fail('malformed', 'empty token');
-  if (Buffer.byteLength(input) > MAX_INPUT_BYTES) return fail('malformed', `input larger than ${MAX_INPUT_BYTES} bytes`);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: only a long input needs counting.
+  if (input.length * 3 > MAX_INPUT_BYTES && Buffer.byteLength(input) > MAX_INPUT_BYTES) return fail('malformed', `input larger than ${MAX_INPUT_BYTES} bytes`);
   const trimmed = input.trim();
 
   if (trimmed.startsWith('<')) return fromEnvelope(trimmed, opts);

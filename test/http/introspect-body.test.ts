@@ -8,12 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { parseFormOrJson } from '../../src/http/rawbody.js';
 
 const LIMIT = 1024;
-function req(body: string | Buffer, contentType?: string, headers: Record<string, string> = {}): IncomingMessage {
-  const stream = Readable.from([typeof body === 'string' ? Buffer.from(body) : body]) as unknown as IncomingMessage;
+function req(body: string | Buffer | Buffer[], contentType?: string, headers: Record<string, string> = {}): IncomingMessage {
+  const chunks = Array.isArray(body) ? body : [typeof body === 'string' ? Buffer.from(body) : body];
+  const stream = Readable.from(chunks) as unknown as IncomingMessage;
   stream.headers = { ...(contentType ? { 'content-type': contentType } : {}), ...headers };
   return stream;
 }
-const parse = (body: string | Buffer, type?: string, headers?: Record<string, string>) => parseFormOrJson(req(body, type, headers), LIMIT);
+const parse = (body: string | Buffer | Buffer[], type?: string, headers?: Record<string, string>) => parseFormOrJson(req(body, type, headers), LIMIT);
 
 describe('forms', () => {
   it('reads fields, decoding + and percent escapes', async () => {
@@ -68,6 +69,17 @@ describe('limits and encodings', () => {
   it('a body that is not UTF-8 is a 400, never read with replacement characters', async () => {
     const body = Buffer.concat([Buffer.from('{"token":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
     expect(await parse(body, 'application/json')).toMatchObject({ ok: false, status: 400 });
+  });
+  it('overlong forms, encoded surrogates and a cut sequence are not UTF-8 either', async () => {
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf8, 0x88, 0x80, 0x80, 0x80]]) {
+      const body = Buffer.concat([Buffer.from('{"token":"'), Buffer.from(bad), Buffer.from('"}')]);
+      expect(await parse(body, 'application/json')).toMatchObject({ ok: false, status: 400 });
+    }
+  });
+  it('a leading byte order mark is dropped, and a character split across chunks is read whole', async () => {
+    expect(await parse(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"token":"t"}')]), 'application/json')).toMatchObject({ ok: true, fields: { token: 't' } });
+    const whole = Buffer.from('{"token":"Ä日本"}');
+    expect(await parse([whole.subarray(0, 12), whole.subarray(12, 14), whole.subarray(14)], 'application/json')).toMatchObject({ ok: true, fields: { token: 'Ä日本' } });
   });
   it('another content type (or none) has no fields', async () => {
     expect(await parse('token=x', 'text/plain')).toEqual({ ok: true, fields: {} });
