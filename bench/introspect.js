@@ -13,7 +13,7 @@ export async function run() {
   const koaReq = () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: koa.token }) });
   const baseReq = () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: base.token }) });
   const rounds = [];
-  const ROUNDS = Number(process.env.INTROSPECT_BENCH_ROUNDS ?? 5);
+  const ROUNDS = Number(process.env.INTROSPECT_BENCH_ROUNDS ?? 11);
   try {
     // Alternate A/B rounds so a noisy moment hurts both sides alike; the ratios below are the
     // medians of the per-round ratios (each against the bare server of its own round).

@@ -114,24 +114,37 @@ function selfTimes(profile, from, to) {
 }
 
 export async function run() {
-  const [idpPort, fedPort] = [await freePort(), await freePort()];
+  const [idpPort, fedPort, floorPort] = [await freePort(), await freePort(), await freePort()];
   const fedUrl = `http://127.0.0.1:${fedPort}`;
-  const idp = await startRole('idp', { port: idpPort, secret: SECRET, redirectUri: `${fedUrl}/callback/oidc` });
+  const floorUrl = `http://127.0.0.1:${floorPort}`;
+  const idp = await startRole('idp', { port: idpPort, secret: SECRET, redirectUris: [`${fedUrl}/callback/oidc`, `${floorUrl}/callback/oidc`] });
   let fed;
+  let floor;
   const rounds = [];
+  const floorRounds = [];
   let top = [];
   let pagesPerSignIn = 0;
   try {
     fed = await startRole('fedbridge', { port: fedPort, secret: SECRET, issuer: `http://127.0.0.1:${idpPort}` });
+    floor = await startRole('floor', { port: floorPort, secret: SECRET, issuer: `http://127.0.0.1:${idpPort}` });
     pagesPerSignIn = median(await many(fedUrl, WARM_UP));
-    for (let r = 0; r < ROUNDS; r++) {
-      const [fed0, idp0] = [await fed.cpu(), await idp.cpu()];
+    await many(floorUrl, WARM_UP);
+    /** One batch of sign-ins through `broker`: its CPU and the IdP's per sign-in. */
+    const batch = async (broker, url) => {
+      const [b0, idp0] = [await broker.cpu(), await idp.cpu()];
       const start = performance.now();
-      await many(fedUrl, SIGN_INS);
+      await many(url, SIGN_INS);
       const secs = (performance.now() - start) / 1000;
-      const [fedUs, idpUs] = [(await fed.cpu()) - fed0, (await idp.cpu()) - idp0];
-      rounds.push({ perSecond: SIGN_INS / secs, fedMs: fedUs / SIGN_INS / 1000, idpMs: idpUs / SIGN_INS / 1000, ratio: fedUs / idpUs });
+      const [brokerUs, idpUs] = [(await broker.cpu()) - b0, (await idp.cpu()) - idp0];
+      return { perSecond: SIGN_INS / secs, fedMs: brokerUs / SIGN_INS / 1000, idpMs: idpUs / SIGN_INS / 1000, ratio: brokerUs / idpUs };
+    };
+    // Fedbridge and the floor broker in the same rounds, each against the IdP's CPU of its own batch.
+    for (let r = 0; r < ROUNDS; r++) {
+      rounds.push(await batch(fed, fedUrl));
+      floorRounds.push(await batch(floor, floorUrl));
     }
+    await floor.stop();
+    floor = null;
     // A fresh Fedbridge under --cpu-prof (the profiler's own cost is in it: not used for the ratio).
     await fed.stop();
     fed = null;
@@ -161,17 +174,22 @@ export async function run() {
       .map((f) => ({ ...f, share: f.us / total, msPerSignIn: (f.us / total) * profCpuMs }));
   } finally {
     await fed?.stop();
+    await floor?.stop();
     await idp.stop();
   }
   const mid = rounds.find((r) => r.ratio === median(rounds.map((x) => x.ratio)));
+  const floorMid = floorRounds.find((r) => r.ratio === median(floorRounds.map((x) => x.ratio)));
   return {
     name: 'oidc sign-in CPU, IdP serving its own login and consent pages (Fedbridge vs oidc-provider)',
     ratio: mid.ratio,
+    floorRatio: floorMid.ratio,
     lines: [
       `CPU (user+system) per complete sign-in, ${CONCURRENCY} at a time, ${SIGN_INS} sign-ins per round, median of ${ROUNDS} rounds; IdP pages per sign-in: ${pagesPerSignIn}`,
       `rounds (ratio): ${rounds.map((r) => r.ratio.toFixed(3)).join(', ')}`,
       `IdP ${fmt(mid.idpMs)} ms   Fedbridge ${fmt(mid.fedMs)} ms   ratio ${mid.ratio.toFixed(3)}   (${fmt(mid.perSecond)} sign-ins/s wall)`,
       `aim: ratio <= 0.25`,
+      `floor broker (bare node:http, no framework or OIDC library; bench/oidc-pages-cpu.child.js startFloor), same rounds: ${floorRounds.map((r) => r.ratio.toFixed(3)).join(', ')}`,
+      `  IdP ${fmt(floorMid.idpMs)} ms   floor ${fmt(floorMid.fedMs)} ms   ratio ${floorMid.ratio.toFixed(3)}   Fedbridge / floor ${(mid.fedMs / floorMid.fedMs).toFixed(2)}`,
       `Fedbridge's top frames by self time (node --cpu-prof, ${SIGN_INS} more sign-ins):`,
       ...top.map((f) => `  ${fmt(f.msPerSignIn).padStart(6)} ms/sign-in ${(f.share * 100).toFixed(1).padStart(5)} %  ${f.frame}`),
     ],
