@@ -3,9 +3,7 @@
 // (test/helpers/samlify-idp.ts), `adfs` the AD FS-shaped fixture (test/fixtures/adfs) for
 // WS-Federation, both compiled by the parent; `fedbridge` runs the compiled service with the
 // tenant the parent passes. All answer 'cpu' over IPC with process.cpuUsage().
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { serveParent, startFedbridge } from './child-harness.js';
 import { pathToFileURL } from 'node:url';
 
 const [role, json] = process.argv.slice(2);
@@ -26,39 +24,7 @@ if (role === 'samlify') {
   ready = { ready: true, metadataUrl: fixture.metadataUrl };
   stop = () => fixture.close();
 } else {
-  const { pino } = await import('pino');
-  const { loadConfig } = await import('../dist/src/config/load.js');
-  const { createService } = await import('../dist/src/service.js');
-  const { upstreamKinds } = await import('../dist/src/upstreams/registry.js');
-  const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-federation-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { publicUrl: `http://127.0.0.1:${opts.port}`, port: opts.port, host: '127.0.0.1' },
-      store: { kind: 'sqlite', path: join(dir, 'fedbridge.db') },
-      keys: { dir: join(dir, 'keys') },
-      limits: { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 },
-      log: { level: 'silent' },
-      tenants: [{ id: 'bench', displayName: 'Bench', domains: ['bench.example'], idp: opts.idp }],
-    }),
-  );
-  const config = loadConfig(file, {}, { kinds: upstreamKinds });
-  const service = await createService(config, { log: pino({ level: 'silent' }) });
-  const server = service.app.listen(opts.port, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  stop = async () => {
-    await new Promise((r) => server.close(r));
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  stop = await startFedbridge(opts.port, opts.idp, 'federation');
 }
 
-process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-});
-process.on('SIGTERM', async () => {
-  await stop();
-  process.exit(0);
-});
-process.send(ready);
+serveParent(() => stop(), ready);

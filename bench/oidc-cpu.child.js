@@ -4,9 +4,7 @@
 // Both answer 'cpu' over IPC with process.cpuUsage(). With `hashPasswords` the IdP checks
 // the password against an scrypt hash (the parameters of Fedbridge's own local IdP), as any
 // real IdP does; without it, it does the protocol work only.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { serveParent, startFedbridge } from './child-harness.js';
 
 const [role, json] = process.argv.slice(2);
 const opts = JSON.parse(json);
@@ -71,46 +69,7 @@ if (role === 'idp') {
   await new Promise((r) => server.once('listening', r));
   stop = async () => new Promise((r) => server.close(r));
 } else {
-  const { pino } = await import('pino');
-  const { loadConfig } = await import('../dist/src/config/load.js');
-  const { createService } = await import('../dist/src/service.js');
-  const { upstreamKinds } = await import('../dist/src/upstreams/registry.js');
-  const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-oidc-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { publicUrl: `http://127.0.0.1:${opts.port}`, port: opts.port, host: '127.0.0.1' },
-      store: { kind: 'sqlite', path: join(dir, 'fedbridge.db') },
-      keys: { dir: join(dir, 'keys') },
-      limits: { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 },
-      log: { level: 'silent' },
-      tenants: [
-        {
-          id: 'bench',
-          displayName: 'Bench',
-          domains: ['bench.example'],
-          idp: { kind: 'oidc', issuer: opts.issuer, clientId: 'bench', clientSecret: opts.secret, tokenEndpointAuthMethod: 'client_secret_basic' },
-        },
-      ],
-    }),
-  );
-  const config = loadConfig(file, {}, { kinds: upstreamKinds });
-  const service = await createService(config, { log: pino({ level: 'silent' }) });
-  const server = service.app.listen(opts.port, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  stop = async () => {
-    await new Promise((r) => server.close(r));
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  stop = await startFedbridge(opts.port, { kind: 'oidc', issuer: opts.issuer, clientId: 'bench', clientSecret: opts.secret, tokenEndpointAuthMethod: 'client_secret_basic' }, 'oidc');
 }
 
-process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-});
-process.on('SIGTERM', async () => {
-  await stop();
-  process.exit(0);
-});
-process.send({ ready: true });
+serveParent(() => stop());

@@ -5,9 +5,10 @@
 // Both answer over IPC: 'cpu' (process.cpuUsage()) and 'mark' (the monotonic clock in
 // microseconds, the clock of a --cpu-prof profile's timestamps, so the parent can keep only the
 // samples of the measured sign-ins).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serveParent, startFedbridge } from './child-harness.js';
 
 const [role, json] = process.argv.slice(2);
 const opts = JSON.parse(json);
@@ -174,47 +175,7 @@ if (role === 'idp') {
 } else if (role === 'floor') {
   ({ stop } = await startFloor(opts));
 } else {
-  const { pino } = await import('pino');
-  const { loadConfig } = await import('../dist/src/config/load.js');
-  const { createService } = await import('../dist/src/service.js');
-  const { upstreamKinds } = await import('../dist/src/upstreams/registry.js');
-  const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-oidc-pages-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { publicUrl: `http://127.0.0.1:${opts.port}`, port: opts.port, host: '127.0.0.1' },
-      store: { kind: 'sqlite', path: join(dir, 'fedbridge.db') },
-      keys: { dir: join(dir, 'keys') },
-      limits: { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 },
-      log: { level: 'silent' },
-      tenants: [
-        {
-          id: 'bench',
-          displayName: 'Bench',
-          domains: ['bench.example'],
-          idp: { kind: 'oidc', issuer: opts.issuer, clientId: 'bench', clientSecret: opts.secret, tokenEndpointAuthMethod: 'client_secret_basic' },
-        },
-      ],
-    }),
-  );
-  const config = loadConfig(file, {}, { kinds: upstreamKinds });
-  const service = await createService(config, { log: pino({ level: 'silent' }) });
-  const server = service.app.listen(opts.port, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  stop = async () => {
-    await new Promise((r) => server.close(r));
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  stop = await startFedbridge(opts.port, { kind: 'oidc', issuer: opts.issuer, clientId: 'bench', clientSecret: opts.secret, tokenEndpointAuthMethod: 'client_secret_basic' }, 'oidc-pages');
 }
 
-process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-  else if (m === 'mark') process.send({ mark: Number(process.hrtime.bigint() / 1000n) });
-});
-process.on('SIGTERM', async () => {
-  await stop();
-  process.exit(0);
-});
-process.send({ ready: true });
+serveParent(() => stop());

@@ -3,9 +3,7 @@
 // assertion per sign-in; compiled by the parent from test/fixtures/adfs), `fedbridge` runs
 // the compiled service with one `wstrust` tenant pointed at it. Both answer 'cpu' over IPC
 // with process.cpuUsage().
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { serveParent, startFedbridge } from './child-harness.js';
 import { pathToFileURL } from 'node:url';
 
 const [role, json] = process.argv.slice(2);
@@ -21,46 +19,7 @@ if (role === 'adfs') {
   ready = { ready: true, stsUrl: fixture.stsUrl, metadataUrl: fixture.metadataUrl };
   stop = () => fixture.close();
 } else {
-  const { pino } = await import('pino');
-  const { loadConfig } = await import('../dist/src/config/load.js');
-  const { createService } = await import('../dist/src/service.js');
-  const { upstreamKinds } = await import('../dist/src/upstreams/registry.js');
-  const dir = mkdtempSync(join(tmpdir(), 'fedbridge-bench-wstrust-'));
-  const file = join(dir, 'config.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      server: { publicUrl: `http://127.0.0.1:${opts.port}`, port: opts.port, host: '127.0.0.1' },
-      store: { kind: 'sqlite', path: join(dir, 'fedbridge.db') },
-      keys: { dir: join(dir, 'keys') },
-      limits: { passwordPerUser: 0, passwordPerIp: 0, authPerIp: 0 },
-      log: { level: 'silent' },
-      tenants: [
-        {
-          id: 'bench',
-          displayName: 'Bench',
-          domains: ['bench.example'],
-          idp: { kind: 'wstrust', endpoint: opts.stsUrl, metadataUrl: opts.metadataUrl, appliesTo: 'urn:federation:fedbridge-bench' },
-        },
-      ],
-    }),
-  );
-  const config = loadConfig(file, {}, { kinds: upstreamKinds });
-  const service = await createService(config, { log: pino({ level: 'silent' }) });
-  const server = service.app.listen(opts.port, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  stop = async () => {
-    await new Promise((r) => server.close(r));
-    await service.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
+  stop = await startFedbridge(opts.port, { kind: 'wstrust', endpoint: opts.stsUrl, metadataUrl: opts.metadataUrl, appliesTo: 'urn:federation:fedbridge-bench' }, 'wstrust');
 }
 
-process.on('message', (m) => {
-  if (m === 'cpu') process.send({ cpu: process.cpuUsage() });
-});
-process.on('SIGTERM', async () => {
-  await stop();
-  process.exit(0);
-});
-process.send(ready);
+serveParent(() => stop(), ready);
