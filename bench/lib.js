@@ -105,3 +105,42 @@ export function freePort() {
     });
   });
 }
+
+/**
+ * One sign-in as the device window does it, over fetch with a cookie jar: /auth, the redirects,
+ * each IdP page's form posted with the bench user's password, the callback, and the wresult
+ * page at `fedUrl`. Resolves to the number of IdP pages it went through.
+ */
+export async function deviceSignIn(fedUrl, user, { appru = 'ms-app://windows.immersivecontrolpanel', password = 'bench-password', maxSteps = 16 } = {}) {
+  const cookies = new Map();
+  const go = async (url, init = {}) => {
+    const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
+    for (const line of res.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const i = pair.indexOf('=');
+      cookies.set(pair.slice(0, i), pair.slice(i + 1));
+    }
+    return res;
+  };
+  let url = `${fedUrl}/auth?${new URLSearchParams({ appru, login_hint: user })}`;
+  let res = await go(url);
+  let pages = 0;
+  for (let step = 0; step < maxSteps; step++) {
+    if (res.status >= 300 && res.status < 400) {
+      url = new URL(res.headers.get('location'), url).href;
+      res = await go(url);
+      continue;
+    }
+    const html = await res.text();
+    if (url.startsWith(fedUrl)) {
+      if (!html.includes('name="wresult"')) throw new Error(`sign-in failed: ${res.status} ${/<code>([^<]*)/.exec(html)?.[1]}`);
+      return pages;
+    }
+    pages++;
+    const action = new URL(/action="([^"]*)"/.exec(html)[1], url).href;
+    res = await go(action, { method: 'POST', body: new URLSearchParams({ login: user, password }) });
+    url = action;
+  }
+  throw new Error('sign-in did not finish');
+}

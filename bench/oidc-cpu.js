@@ -5,7 +5,7 @@
 // Two rounds: the IdP doing protocol work only (the strict comparison), then the IdP also
 // checking the password against an scrypt hash, as real IdPs do.
 import { fileURLToPath } from 'node:url';
-import { fmt, forkChild, freePort } from './lib.js';
+import { deviceSignIn, fmt, forkChild, freePort } from './lib.js';
 
 const SIGN_INS = Number(process.env.OIDC_BENCH_SIGNINS ?? 400);
 /** scrypt costs tens of ms per sign-in: fewer are enough. */
@@ -28,45 +28,12 @@ function startRole(role, opts) {
   return ready;
 }
 
-/** One sign-in as the device window does it: redirects, the login form, the callback, the wresult page. */
-async function signIn(fedUrl, user) {
-  const cookies = new Map();
-  const go = async (url, init = {}) => {
-    const cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...init.headers, cookie } });
-    for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const i = pair.indexOf('=');
-      cookies.set(pair.slice(0, i), pair.slice(i + 1));
-    }
-    return res;
-  };
-  let url = `${fedUrl}/auth?${new URLSearchParams({ appru: APPRU, login_hint: user })}`;
-  let res = await go(url);
-  for (let step = 0; step < 10; step++) {
-    if (res.status >= 300 && res.status < 400) {
-      url = new URL(res.headers.get('location'), url).href;
-      res = await go(url);
-      continue;
-    }
-    const html = await res.text();
-    if (url.startsWith(fedUrl)) {
-      if (!html.includes('name="wresult"')) throw new Error(`sign-in failed: ${res.status} ${/<code>([^<]*)/.exec(html)?.[1]}`);
-      return;
-    }
-    const action = new URL(/action="([^"]*)"/.exec(html)[1], url).href;
-    res = await go(action, { method: 'POST', body: new URLSearchParams({ login: user, password: 'bench-password' }) });
-    url = action;
-  }
-  throw new Error('sign-in did not finish');
-}
-
 async function many(fedUrl, n) {
   let next = 0;
   const worker = async () => {
     while (next < n) {
       const i = next++;
-      await signIn(fedUrl, `user${i % 50}@bench.example`);
+      await deviceSignIn(fedUrl, `user${i % 50}@bench.example`, { appru: APPRU });
     }
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
