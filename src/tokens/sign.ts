@@ -28,6 +28,9 @@ const b64u = (json: unknown): string => Buffer.from(JSON.stringify(json)).toStri
 /** header.payload.signature, the header and payload serialized as JSON in their key order. */
 export function signCompact(alg: SigningAlg, key: KeyObject, header: Record<string, unknown>, payload: Record<string, unknown>): string {
   const { digest, options } = PARAMS[alg];
+  // As jose refuses to sign or verify RS256/PS256 with an RSA key under 2048 bits: a token from
+  // such a key file (never made by Fedbridge) would be refused at /introspect, so none is made.
+  if (options.padding !== undefined && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw new TypeError(`${alg} requires an RSA key of 2048 bits or more`);
   const input = `${b64u(header)}.${b64u(payload)}`;
   const signature = sign(digest, Buffer.from(input), { ...options, key });
   return `${input}.${signature.toString('base64url')}`;

@@ -6,11 +6,11 @@
  * (src/soap/envelope.ts, src/verify/extract.ts), and node:crypto signing (src/tokens/sign.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, unlinkSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, unlinkSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
-import { constants, createPublicKey, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
+import { constants, createPublicKey, generateKeyPairSync, sign as nodeSign, verify as nodeVerify } from 'node:crypto';
 import { pino } from 'pino';
 import { jwtVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -270,7 +270,14 @@ describe('against a real service (trustProxy: true, createLogger lines captured)
       }
     }, 60_000);
 
-    it('odd request-target bytes (quotes, backslashes, latin1, %00): the line stays one valid JSON line', async () => {
+    it('odd methods and request-target bytes (quotes, backslashes, latin1, %00): the line stays one valid JSON line', async () => {
+      for (const method of ['M-SEARCH', 'PROPFIND', 'SOURCE', 'PURGE', 'MKCALENDAR']) {
+        lines.length = 0;
+        await raw(Buffer.from(`${method} /introspect HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+        const access = lines.filter((l) => l.includes('"msg":"request"'));
+        expect(access).toHaveLength(1);
+        expect(JSON.parse(access[0])).toMatchObject({ method, url: '/introspect' });
+      }
       const targets = [Buffer.from('/x"y\\z'), Buffer.from([0x2f, 0xe9, 0xff, 0x22, 0x5c, 0x7b]), Buffer.from('/%00%0a%22?a=%0d%0a'), Buffer.from(`/${'%22'.repeat(2000)}`)];
       for (const target of targets) {
         lines.length = 0;
@@ -534,6 +541,53 @@ describe('attack 5: tokens signed with node:crypto', () => {
       }
     }, 60_000);
   }
+
+  for (const alg of ['RS256', 'PS256'] as const) {
+    it(`${alg}: a key file with a 1024-bit RSA key mints no token (jose, and so /introspect, would refuse it)`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fb-weak-'));
+      try {
+        const now = Date.now();
+        const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+        writeFileSync(join(dir, 'weak.json'), JSON.stringify({ kid: 'weak', alg, privateJwk: privateKey.export({ format: 'jwk' }), createdAt: now - 1000, activateAt: now - 1000, retireAt: null }));
+        const ring = await KeyRing.open(dir, alg, keyTiming({ keys: { jwksMaxAgeSeconds: 300 }, tokens: { ttlSeconds: 600 } }), now, () => now);
+        // As with jose's SignJWT before node:crypto signed: the mint fails, no unverifiable token goes out.
+        await expect(mintToken(ring, annMintInput(now, { issuer: 'http://fb.test', audience: 'urn:test:mdm' }))).rejects.toThrow(/2048/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('rotation on a running service: a new key file (another algorithm) signs once due; /introspect accepts its token', async () => {
+    const s = await startService({
+      file: testConfigFile({
+        keys: { dir: '{{DIR}}/keys', algorithm: 'ES256', jwksMaxAgeSeconds: 300 },
+        tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
+        enrollmentServers: [{ id: 'mdm', secret: SECRET }],
+        tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+      }),
+    });
+    try {
+      const before = await token(s);
+      const timing = keyTiming({ keys: { jwksMaxAgeSeconds: 300 }, tokens: { ttlSeconds: 600 } });
+      const { kid } = await rotateKeys(join(s.dir, 'keys'), 'EdDSA', timing, s.clock.now());
+      await s.service.deps.keys.reload();
+      // Not yet due: still the old key.
+      expect(decodeProtectedHeader(await token(s)).kid).toBe(decodeProtectedHeader(before).kid);
+      s.clock.advance(2 * 300_000 + 1000);
+      const after = await token(s);
+      expect(decodeProtectedHeader(after)).toMatchObject({ kid, alg: 'EdDSA' });
+      const jwks = (await (await fetch(`${s.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+      expect(jwks.keys.map((k) => k.kid)).toContain(kid);
+      expect(await (await post(JSON.stringify({ token: after }), {}, s)).json()).toMatchObject({ active: true });
+      // The new key's signature under the old kid: refused (the kid picks the key).
+      const [, p, sig] = after.split('.');
+      const oldHeader = Buffer.from(JSON.stringify({ alg: 'EdDSA', kid: decodeProtectedHeader(before).kid, typ: 'JWT' })).toString('base64url');
+      expect(await (await post(JSON.stringify({ token: `${oldHeader}.${p}.${sig}` }), {}, s)).json()).toMatchObject({ active: false });
+    } finally {
+      await s.close();
+    }
+  }, 60_000);
 
   it('rotation: after the new key may sign, tokens carry its kid and verify with it alone', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fb-rot-'));
