@@ -83,6 +83,9 @@ function invitationOf(r: InvitationRow): Invitation {
   };
 }
 
+/** A file id no file has: the next replay decision looks at the file again (ensureSameFile). */
+const UNSETTLED = '(unsettled)';
+
 /** How often a read-only replay check looks whether the file was replaced (consumedBy). */
 const FILE_CHECK_INTERVAL_MS = 1000;
 
@@ -157,17 +160,28 @@ export class SqliteStore implements Store {
     this.fileCheckedAt = performance.now();
     const current = this.currentFileId();
     if (current === this.fileId) return;
-    const known = this.epoch.id;
+    const settled = this.epoch;
+    const known = settled.id;
     const old = this.db;
     const db = SqliteStore.openDb(this.path);
     this.db = db;
-    this.attach(db, lossNotBefore(now), now);
     old.close();
-    if (this.epoch.id !== known) {
-      // Created by another process (or by us just now): raise its notBefore to the loss.
-      const nb = Math.max(this.epoch.notBefore, lossNotBefore(now));
-      db.prepare('UPDATE epoch SET not_before = max(not_before, ?)').run(nb);
-      this.epoch.notBefore = nb;
+    try {
+      this.attach(db, lossNotBefore(now), now);
+      if (this.epoch.id !== known) {
+        // Created by another process (or by us just now): raise its notBefore to the loss.
+        const nb = Math.max(this.epoch.notBefore, lossNotBefore(now));
+        db.prepare('UPDATE epoch SET not_before = max(not_before, ?)').run(nb);
+        this.epoch.notBefore = nb;
+      }
+    } catch (err) {
+      // Not settled on the new file (e.g. the raise met a lock): this decision fails, and the
+      // next one, read or consume, looks at the file again and retries, so no decision is ever
+      // made on a replacement whose notBefore was not raised.
+      this.fileId = UNSETTLED;
+      this.fileCheckedAt = -Infinity;
+      this.epoch = settled;
+      throw err;
     }
     this.onStateLost(`the SQLite file ${this.path} was replaced or deleted: tokens issued before now are refused at Enroll`);
   }

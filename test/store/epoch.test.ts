@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../src/store/redis.js';
+import Database from 'better-sqlite3';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { FedbridgeError } from '../../src/errors.js';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
@@ -207,6 +208,35 @@ describe('SQLite: fail closed when the store forgets', () => {
         await other.close();
       }
     } finally {
+      await running.close();
+    }
+  });
+
+  it('raising the replacement\'s notBefore fails once (a lock, a read-only file): that decision fails, the next retries it, and the token is never accepted', async () => {
+    const file = join(dir, randomUUID(), 'store.db');
+    const t0 = Date.now();
+    const jti = randomUUID();
+    const running = SqliteStore.open(file, { now: t0 });
+    const proto = Database.prototype as unknown as { prepare: (sql: string) => unknown };
+    const realPrepare = proto.prepare;
+    try {
+      // Its clock runs 3 s ahead of the other process's, so the token's iat is after the other's start.
+      expect(await running.consumeToken(jti, 'dev-A', t0 + 10 * MIN, t0 + 3000, iatOf(t0 + 3000))).toBe('consumed');
+      await wipe(file);
+      // Another process recreates the file: its epoch begins at its own start, before our loss.
+      await SqliteStore.open(file, { now: t0 + 1000 }).close();
+      let refused = 0;
+      proto.prepare = function (this: unknown, sql: string) {
+        if (sql.startsWith('UPDATE epoch') && refused++ === 0) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        return realPrepare.call(this, sql);
+      };
+      await expect(running.consumeToken(jti, 'dev-B', t0 + 10 * MIN, t0 + 3500, iatOf(t0 + 3000))).rejects.toBeInstanceOf(FedbridgeError);
+      // The read path and the consume path both look again: the token stays refused.
+      expect(await running.consumedBy(jti, t0 + 3501, iatOf(t0 + 3000))).toBe('');
+      expect(await running.consumeToken(jti, 'dev-B', t0 + 10 * MIN, t0 + 3502, iatOf(t0 + 3000))).toBe('replayed');
+      expect(refused).toBe(2);
+    } finally {
+      proto.prepare = realPrepare;
       await running.close();
     }
   });
