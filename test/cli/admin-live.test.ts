@@ -142,6 +142,10 @@ describe('audit tail', () => {
       signal: abort.signal,
     };
     expect((await admin('invitations', 'create', '--tenant', 'demo', '--user', 'bob@example.com')).code).toBe(0);
+    // Those two events stored, and the clock past their millisecond: the call can return within
+    // the millisecond its events were stamped with, which made them count as "after" the start.
+    await svc.service.deps.audit.flush();
+    await new Promise((r) => setTimeout(r, 5));
     const startedAt = Date.now();
     const created: string[] = [];
     const running = main(['audit', 'tail', '--follow', '--interval', '1', '--limit', '1'], io);
