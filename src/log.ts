@@ -55,7 +55,7 @@ export function isoTime(): string {
   return lastTime;
 }
 
-/** Loggers made by createLogger: their line format is known, so writeAccessLine may write it itself. */
+/** Loggers made by createLogger: their line format is known, so accessLineWriter may write it itself. */
 const knownFormat = new WeakSet<Logger>();
 
 /** `destination` replaces stdout (tests capture lines this way; such a stream is written synchronously). */
@@ -84,11 +84,12 @@ export interface AccessFields {
 }
 
 /**
- * An access-log line writer for the lean /introspect path (src/http/fastpath.ts): for a logger
- * made by createLogger it writes the line itself, the same bytes pino writes for
- * `log.info(fields, 'request')` (test/log/access-line.test.ts compares them), without pino's
- * generic serializer, which was a tenth of the path's own work (docs/operations.md, "Capacity").
- * Any other logger (a test's, a library user's) gets `log.info`.
+ * The access-log line writer of both listeners (src/http/middleware.ts accessLog() and the lean
+ * /introspect path, src/http/fastpath.ts): for a logger made by createLogger it writes the line
+ * itself, the same bytes pino writes for `log.info(fields, 'request')`
+ * (test/observability/access-line.test.ts compares them), without pino's generic serializer,
+ * which was a tenth of the lean path's own work (docs/operations.md, "Capacity"). Any other
+ * logger (a test's, a library user's) gets `log.info`.
  */
 export function accessLineWriter(log: Logger): (f: AccessFields) => void {
   if (!knownFormat.has(log)) {

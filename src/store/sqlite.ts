@@ -403,6 +403,7 @@ export class SqliteStore implements Store {
       // reads the file it has open, which keeps every marker written before the replacement.
       // A consumption (below) always looks first.
       if (performance.now() - this.fileCheckedAt >= FILE_CHECK_INTERVAL_MS) this.ensureSameFile(batch[0].now);
+      // A read alone in its turn needs no transaction around it (BEGIN and COMMIT would cost more than they save).
       rows = batch.length === 1 ? [this.s.consumedBy.get(batch[0].jti, batch[0].now)!] : this.s.readMarkersTx(batch);
     } catch (err) {
       const failure = isSqliteUnavailable(err) ? storeUnavailable(err) : err;

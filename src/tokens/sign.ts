@@ -1,7 +1,7 @@
 /**
  * Compact JWS signing with node:crypto's synchronous sign, for the tokens Fedbridge mints
  * (README, The token). jose 6 signs through WebCrypto: a thread-pool job and a promise per
- * signature, about three times the CPU of the same signature made here (bench/mint.js prints
+ * signature, about 1.7 times the CPU of the same signature made here (bench/mint.js prints
  * both). The serialization is the three lines of RFC 7515 §7.1; the signature is node:crypto's.
  * Tokens from here verify with jose (test/tokens/sign.test.ts), and for the deterministic
  * algorithms (RS256, EdDSA) they are the bytes jose's SignJWT makes.
