@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gzipSync, deflateSync } from 'node:zlib';
 import { connect } from 'node:net';
 import { startService, testConfigFile, type TestService } from '../helpers/service.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
+import { contosoTenant } from '../helpers/mint.js';
 
 const ADMIN = 'bodies-admin-token-0123456789abcdef';
 const SECRET = 'bodies-mdm-secret-0123456789abcdef';
@@ -19,7 +19,7 @@ beforeAll(async () => {
     file: testConfigFile({
       admin: { token: ADMIN },
       enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-      tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+      tenants: [contosoTenant()],
     }),
   });
 }, 60_000);

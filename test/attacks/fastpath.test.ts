@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { startService, testConfigFile, type TestService } from '../helpers/service.js';
+import { contosoTenant } from '../helpers/mint.js';
 import { listen } from '../../src/http/listen.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
 const SECRET = 'attack-mdm-secret-0123456789abcdef';
 const AUTH = `Basic ${Buffer.from(`mdm:${SECRET}`).toString('base64')}`;
@@ -26,7 +26,7 @@ beforeAll(async () => {
     file: testConfigFile({
       enrollmentServers: [{ id: 'mdm', secret: SECRET }],
       admin: { token: ADMIN },
-      tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+      tenants: [contosoTenant()],
     }),
   });
   svc.service.app.middleware.unshift(async (ctx, next) => {

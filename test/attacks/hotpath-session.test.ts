@@ -15,7 +15,7 @@ import { pino } from 'pino';
 import { jwtVerify, createLocalJWKSet, decodeProtectedHeader } from 'jose';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { startService, testConfigFile, type TestService } from '../helpers/service.js';
-import { annMintInput } from '../helpers/mint.js';
+import { annMintInput, contosoTenant } from '../helpers/mint.js';
 import { createLogger, accessLineWriter } from '../../src/log.js';
 import { mintToken } from '../../src/tokens/mint.js';
 import { KeyRing, keyTiming, rotateKeys, type SigningAlg } from '../../src/tokens/keys.js';
@@ -24,7 +24,6 @@ import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/bu
 import { looksLikeJwt } from '../../src/soap/envelope.js';
 import { extractToken, MAX_INPUT_BYTES } from '../../src/verify/extract.js';
 import { duplicateTopLevelKeys } from '../../src/http/rawbody.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
 const settleWithin = <T>(p: Promise<T>, ms: number) =>
   Promise.race([p.then((v) => ({ settled: true as const, v })), new Promise<{ settled: false }>((r) => setTimeout(() => r({ settled: false }), ms))]);
@@ -182,7 +181,7 @@ describe('against a real service (trustProxy: true, createLogger lines captured)
         server: { publicUrl: 'http://127.0.0.1:{{PORT}}', trustProxy: true },
         tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
         enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-        tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+        tenants: [contosoTenant()],
       }),
     });
   }, 60_000);
@@ -495,7 +494,7 @@ describe('attack 5: tokens signed with node:crypto', () => {
           keys: { dir: '{{DIR}}/keys', algorithm: alg },
           tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
           enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-          tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+          tenants: [contosoTenant()],
         }),
       });
       try {
@@ -564,7 +563,7 @@ describe('attack 5: tokens signed with node:crypto', () => {
         keys: { dir: '{{DIR}}/keys', algorithm: 'ES256', jwksMaxAgeSeconds: 300 },
         tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
         enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-        tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+        tenants: [contosoTenant()],
       }),
     });
     try {

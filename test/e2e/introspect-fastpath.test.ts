@@ -12,13 +12,12 @@ import { connect, type AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Context, Next } from 'koa';
 import { startService, testConfigFile, type TestService } from '../helpers/service.js';
-import { annMintInput } from '../helpers/mint.js';
+import { annMintInput, contosoTenant } from '../helpers/mint.js';
 import { createLogger } from '../../src/log.js';
 import { listen, onClientError } from '../../src/http/listen.js';
 import { isFastPath } from '../../src/http/fastpath.js';
 import { mintToken } from '../../src/tokens/mint.js';
 import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
 const SECRET = 'mdm-secret-0123456789abcdef';
 const AUTH = `Basic ${Buffer.from(`mdm:${SECRET}`).toString('base64')}`;
@@ -38,7 +37,7 @@ beforeAll(async () => {
       server: { publicUrl: 'http://127.0.0.1:{{PORT}}', trustProxy: true },
       tokens: { ttlSeconds: 600, audience: 'urn:test:mdm' },
       enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-      tenants: [{ id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] } }],
+      tenants: [contosoTenant()],
     }),
   });
   const app = svc.service.app;

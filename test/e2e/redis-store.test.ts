@@ -2,9 +2,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { signIn } from '../helpers/html.js';
 import { startService, type TestService } from '../helpers/service.js';
+import { contosoTenant, ANN_PASSWORD } from '../helpers/mint.js';
 import { startRedis } from '../helpers/redis.js';
 import { buildEnrollEnvelope, buildGetPoliciesEnvelope } from '../../src/soap/build.js';
-import { hashPasswordSync } from '../../src/upstreams/local/password.js';
 
 const SECRET = 'redis-test-secret-0123456789';
 let redis: Awaited<ReturnType<typeof startRedis>>;
@@ -18,14 +18,7 @@ beforeAll(async () => {
       store: { kind: 'redis', url: redis.url },
       keys: { dir: '{{DIR}}/keys' },
       enrollmentServers: [{ id: 'mdm', secret: SECRET }],
-      tenants: [
-        {
-          id: 'contoso',
-          displayName: 'Contoso',
-          domains: ['contoso.test'],
-          idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync('pw-1234567') }] },
-        },
-      ],
+      tenants: [contosoTenant()],
     },
   });
 });
@@ -35,7 +28,7 @@ afterAll(async () => {
 });
 
 it('signs in, introspects and enforces the replay rule with Redis as the store', async () => {
-  const { token } = await signIn(svc.url, { appru: 'ms-app://windows.immersivecontrolpanel', hint: 'ann@contoso.test', user: 'ann@contoso.test', password: 'pw-1234567' });
+  const { token } = await signIn(svc.url, { appru: 'ms-app://windows.immersivecontrolpanel', hint: 'ann@contoso.test', user: 'ann@contoso.test', password: ANN_PASSWORD });
   expect(token).toBeTruthy();
   const ask = async (body: string) => {
     const res = await fetch(`${svc.url}/introspect`, {

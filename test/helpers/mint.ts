@@ -1,4 +1,13 @@
 import type { MintInput } from '../../src/tokens/mint.js';
+import { hashPasswordSync } from '../../src/upstreams/local/password.js';
+
+/** ann@contoso.test's password at the local IdP of contosoTenant(). */
+export const ANN_PASSWORD = 'pw-1234567';
+
+/** The tenant ann signs in to in a test config file: contoso, its one domain, a local IdP with ann. */
+export function contosoTenant() {
+  return { id: 'contoso', displayName: 'Contoso', domains: ['contoso.test'], idp: { kind: 'local', users: [{ upn: 'ann@contoso.test', passwordHash: hashPasswordSync(ANN_PASSWORD) }] } };
+}
 
 /**
  * What the service mints for ann@contoso.test signed in with a password at `now` (tenant contoso,
