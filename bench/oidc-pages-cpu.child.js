@@ -1,7 +1,7 @@
 // Child process for bench/oidc-pages-cpu.js, one role per process so each one's CPU time is
-// its own: `idp` runs node-oidc-provider serving its own login AND consent pages (as the test
-// IdP of the load suite, test/helpers/oidc-provider.ts, does: a fresh session per window, so
-// every sign-in sees both pages); `fedbridge` runs the compiled service with one oidc tenant.
+// its own: `idp` runs the load suite's node-oidc-provider (test/load/idp.mjs), serving its own
+// login AND consent pages (a fresh session per window, so every sign-in sees both pages);
+// `fedbridge` runs the compiled service with one oidc tenant; `floor` the bare broker below.
 // Both answer over IPC: 'cpu' (process.cpuUsage()) and 'mark' (the monotonic clock in
 // microseconds, the clock of a --cpu-prof profile's timestamps, so the parent can keep only the
 // samples of the measured sign-ins).
@@ -14,7 +14,6 @@ const [role, json] = process.argv.slice(2);
 const opts = JSON.parse(json);
 let stop = async () => {};
 
-const page = (title, body) => `<!doctype html><html><head><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
 const escapeHtml = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
@@ -107,70 +106,12 @@ async function startFloor(opts) {
   };
 }
 
-async function readForm(req) {
-  const chunks = [];
-  for await (const c of req) chunks.push(c);
-  return new URLSearchParams(Buffer.concat(chunks).toString());
-}
-
 if (role === 'idp') {
-  const { default: Provider } = await import('oidc-provider');
-  const { exportJWK, generateKeyPair } = await import('jose');
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-  const provider = new Provider(`http://127.0.0.1:${opts.port}`, {
-    clients: [{ client_id: 'bench', client_secret: opts.secret, redirect_uris: opts.redirectUris, token_endpoint_auth_method: 'client_secret_basic', grant_types: ['authorization_code'], response_types: ['code'] }],
-    jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'bench', alg: 'RS256', use: 'sig' }] },
-    cookies: { keys: ['bench-cookie-key'] },
-    findAccount: (_ctx, id) => ({ accountId: id, claims: () => ({ sub: `sub-${id}`, preferred_username: id, name: `User ${id}`, email: id, groups: ['g1'] }) }),
-    claims: { openid: ['sub', 'acr', 'amr', 'tid', 'oid', 'groups'], profile: ['name', 'preferred_username'], email: ['email'] },
-    conformIdTokenClaims: false,
-    pkce: { required: () => true },
-    responseTypes: ['code'],
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx, i) => `/interaction/${i.uid}` },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 600, Grant: 600 },
-  });
-  // Login page, then consent page, as the load suite's IdP.
-  provider.use(async (ctx, next) => {
-    const m = /^\/interaction\/([^/]+)(?:\/(login|consent))?$/.exec(ctx.path);
-    if (!m) return next();
-    const [, uid, action] = m;
-    const details = await provider.interactionDetails(ctx.req, ctx.res);
-    const finish = async (result, merge = false) => {
-      ctx.status = 303;
-      ctx.redirect(await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: merge }));
-    };
-    if (ctx.method === 'GET' && details.prompt.name === 'login') {
-      ctx.type = 'html';
-      ctx.body = page('Sign in', `<form method="post" action="/interaction/${uid}/login"><input name="login" value="${escapeHtml(details.params.login_hint ?? '')}"><input type="password" name="password"><button type="submit">Sign in</button></form>`);
-      return;
-    }
-    if (ctx.method === 'GET' && details.prompt.name === 'consent') {
-      ctx.type = 'html';
-      ctx.body = page('Allow access', `<form method="post" action="/interaction/${uid}/consent"><button type="submit">Accept</button></form>`);
-      return;
-    }
-    if (ctx.method === 'POST' && action === 'login') {
-      const form = await readForm(ctx.req);
-      if (form.get('password') !== 'bench-password') {
-        ctx.status = 401;
-        ctx.body = 'wrong password';
-        return;
-      }
-      return finish({ login: { accountId: form.get('login'), amr: ['pwd'], acr: 'urn:test:pwd' } });
-    }
-    if (ctx.method === 'POST' && action === 'consent') {
-      const { prompt, params, session, grantId } = details;
-      const grant = (grantId && (await provider.Grant.find(grantId))) || new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
-      if (prompt.details.missingOIDCScope) grant.addOIDCScope(prompt.details.missingOIDCScope.join(' '));
-      if (prompt.details.missingOIDCClaims) grant.addOIDCClaims(prompt.details.missingOIDCClaims);
-      return finish({ consent: { grantId: await grant.save() } }, true);
-    }
-    ctx.status = 400;
-    ctx.body = 'unexpected interaction step';
-  });
-  const server = provider.listen(opts.port, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
+  // The load suite's IdP (test/load/idp.mjs), with the bench's client and its 50 users.
+  const { startTestIdp } = await import('../test/load/idp.mjs');
+  const users = Array.from({ length: 50 }, (_, i) => ({ login: `user${i}@bench.example`, password: 'bench-password', claims: { email: `user${i}@bench.example`, groups: ['g1'] } }));
+  const clients = [{ client_id: 'bench', client_secret: opts.secret, redirect_uris: opts.redirectUris, token_endpoint_auth_method: 'client_secret_basic' }];
+  const server = await startTestIdp({ port: opts.port, clients, users });
   stop = async () => new Promise((r) => server.close(r));
 } else if (role === 'floor') {
   ({ stop } = await startFloor(opts));
